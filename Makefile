@@ -1,0 +1,24 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv/ on first use and
+# reuse it afterwards (re-installing only when pyproject.toml changes).
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.tsrgate-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test install clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/tsrgate demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

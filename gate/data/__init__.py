@@ -1,0 +1,1 @@
+"""Datasets: COCO schema, streaming loader, importers, curation checks and the generated sign world."""

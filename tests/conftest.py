@@ -1,0 +1,32 @@
+"""Shared fixtures: the shared GTSDB copy (skipped with a reason when absent) and a CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gate.cli import cli
+from gate.data.dataset import GTSDB_ENV, default_gtsdb_path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def gtsdb_path() -> Path:
+    """The real GTSDB dataset from ../shared (or $TSRGATE_GTSDB); tests using it skip when it is absent."""
+    path = default_gtsdb_path()
+    if not (path / "annotations.json").is_file():
+        pytest.skip(f"GTSDB dataset not found at {path} (set {GTSDB_ENV} to its folder)")
+    return path
+
+
+@pytest.fixture()
+def run_cli():
+    """Invoke `tsrgate ARGS...` in-process; returns click's Result (exit_code, output, stderr)."""
+
+    def _run(*args: str):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return _run
