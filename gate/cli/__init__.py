@@ -18,6 +18,7 @@ from gate.errors import EXIT_ERROR, GateError
 # Modules that each define one click command or group named in their `COMMANDS` list.
 COMMAND_MODULES = [
     "gate.cli.data",
+    "gate.cli.baseline",
 ]
 
 

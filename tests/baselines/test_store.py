@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gate.baselines import BaselineStore
+from gate.errors import InputError, IntegrityError, RefusedError
+from gate.results import load_results_index, seal_results_folder
+
+
+def make_results(folder, payload: str = "a", files: int = 3):
+    (folder / "clean" / "torch").mkdir(parents=True)
+    for i in range(files):
+        (folder / "clean" / "torch" / f"part{i:03d}.json").write_text(json.dumps({"i": i, "p": payload}) * 50)
+    seal_results_folder(folder, header={"payload": payload})
+    return folder
+
+
+def test_promote_then_load(tmp_path):
+    res = make_results(tmp_path / "res")
+    store = BaselineStore(tmp_path / "baselines")
+    version = store.promote(res, "synth", signed_by="alice")
+    assert version.version == "v0001"
+    assert store.lines() == ["synth"]
+    index = load_results_index(store.results_path("synth"))
+    assert index.header == {"payload": "a"}
+    record = store.signoff("synth", "v0001")
+    assert record.signed_by == "alice" and record.results_index_sha256
+
+
+def test_replace_requires_force_and_keeps_history(tmp_path):
+    store = BaselineStore(tmp_path / "baselines")
+    store.promote(make_results(tmp_path / "a", "a"), "synth")
+    with pytest.raises(RefusedError, match="pass --force"):
+        store.promote(make_results(tmp_path / "b", "b"), "synth")
+    assert store.current_version("synth") == "v0001"
+    store.promote(tmp_path / "b", "synth", force=True)
+    history = store.history("synth")
+    assert [(v.version, v.current) for v in history] == [("v0001", False), ("v0002", True)]
+    assert load_results_index(store.results_path("synth")).header == {"payload": "b"}
+
+
+def test_unknown_line_is_input_error(tmp_path):
+    with pytest.raises(InputError, match="no baseline for line 'nope'"):
+        BaselineStore(tmp_path).results_path("nope")
+
+
+def test_tampered_results_are_not_promoted(tmp_path):
+    res = make_results(tmp_path / "res")
+    (res / "clean" / "torch" / "part000.json").write_text("{}")
+    store = BaselineStore(tmp_path / "baselines")
+    with pytest.raises(IntegrityError):
+        store.promote(res, "synth")
+    assert store.lines() == []
+
+
+def test_failed_verdict_cannot_be_promoted(tmp_path):
+    verdict = tmp_path / "verdict.json"
+    verdict.write_text(json.dumps({"outcome": "fail"}))
+    store = BaselineStore(tmp_path / "baselines")
+    with pytest.raises(RefusedError, match="verdict failed"):
+        store.promote(make_results(tmp_path / "res"), "synth", verdict_path=verdict)
+
+
+def test_cli_promote_list_show(tmp_path, run_cli):
+    res = make_results(tmp_path / "res")
+    bdir = tmp_path / "baselines"
+    result = run_cli("baseline", "promote", res, "--line", "synth", "--signed-by", "bob", "--baselines-dir", bdir)
+    assert result.exit_code == 0, result.output
+    again = run_cli("baseline", "promote", res, "--line", "synth", "--baselines-dir", bdir)
+    assert again.exit_code == 2 and "pass --force" in again.output and "Traceback" not in again.output
+    listing = run_cli("baseline", "list", "--baselines-dir", bdir)
+    assert "synth" in listing.output and "v0001" in listing.output
+    shown = run_cli("baseline", "show", "synth", "--baselines-dir", bdir)
+    assert "by bob" in shown.output
+
+
+def test_kill_during_promote_never_leaves_a_broken_baseline(tmp_path):
+    """SIGKILL `baseline promote --force` at random moments; the line must always load and verify."""
+    store = BaselineStore(tmp_path / "baselines")
+    store.promote(make_results(tmp_path / "first", "first", files=200), "synth")
+    candidates = [make_results(tmp_path / f"r{i}", f"r{i}", files=200) for i in range(2)]
+    rng = random.Random(1234)
+    headers_seen = set()
+    for attempt in range(14):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gate", "baseline", "promote", str(candidates[attempt % 2]),
+             "--line", "synth", "--force", "--baselines-dir", str(store.root)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.0, 1.2))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        index = load_results_index(store.results_path("synth"), verify=True)
+        headers_seen.add(index.header["payload"])
+        for version in store.history("synth"):
+            load_results_index(version.results_path, verify=True)
+    # The kills landed at different moments: at least one promotion completed, at least one did not.
+    assert headers_seen - {"first"}, "no promotion ever completed; the kill window is mis-sized"
