@@ -19,6 +19,7 @@ from gate.errors import EXIT_ERROR, GateError
 COMMAND_MODULES = [
     "gate.cli.data",
     "gate.cli.baseline",
+    "gate.cli.history",
 ]
 
 
