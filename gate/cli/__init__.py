@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "gate.cli.data",
     "gate.cli.baseline",
     "gate.cli.history",
+    "gate.cli.models",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Candidate models: cards, RT-DETR built from configs, recipes, training and ingest."""

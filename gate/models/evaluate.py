@@ -1,0 +1,118 @@
+"""Validation during training and the numbers written into model cards: pycocotools COCO AP.
+
+The gate's own evaluator (scenario suites, bootstrap intervals) lives elsewhere; a model card needs
+only the plain reference numbers, so they are computed here directly with pycocotools, the
+reference implementation every AP in tsrgate agrees with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gate.backends.detections import Detections
+from gate.backends.postprocess import box_iou_one_to_many
+from gate.data.coco import CocoDataset
+from gate.models.card import MetricsRecord
+
+
+def _coco_api(gt: CocoDataset):
+    from pycocotools.coco import COCO
+
+    api = COCO()
+    api.dataset = gt.to_json_dict()
+    for ann in api.dataset["annotations"]:
+        if "area" not in ann:
+            ann["area"] = ann["bbox"][2] * ann["bbox"][3]
+    with contextlib.redirect_stdout(io.StringIO()):
+        api.createIndex()
+    return api
+
+
+def _mean_valid(values: np.ndarray) -> float:
+    valid = values[values > -1]
+    return float(valid.mean()) if valid.size else -1.0
+
+
+def coco_metrics(gt: CocoDataset, detections: Sequence[Detections], split: str, step: int | None = None) -> MetricsRecord:
+    """COCO AP of label-indexed detections against a class-view dataset (category id = label + 1)."""
+    from pycocotools.cocoeval import COCOeval
+
+    image_ids = sorted(img.id for img in gt.images)
+    boxes = sum(1 for a in gt.annotations if not a.iscrowd)
+    names = {c.id: c.name for c in gt.categories}
+    results = [r for d in detections for r in d.to_coco_results({i: i + 1 for i in range(len(names))})]
+    if not results or not boxes:
+        # pycocotools cannot load an empty result list; nothing detected means AP 0 where GT exists.
+        value = 0.0 if boxes else -1.0
+        return MetricsRecord(
+            split=split, images=len(image_ids), boxes=boxes, ap=value, ap50=value, ap75=value, ap_small=value,
+            ap_medium=value, ap_large=value, ar100=value, per_class_ap50={n: value for n in names.values()},
+            per_class_ap={n: value for n in names.values()}, step=step,
+        )
+    api = _coco_api(gt)
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = api.loadRes(results)
+        evaluator = COCOeval(api, dt, iouType="bbox")
+        evaluator.params.imgIds = image_ids
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    stats = evaluator.stats
+    precision = evaluator.eval["precision"]  # [T, R, K, A, M]
+    cat_ids = evaluator.params.catIds
+    per_ap50, per_ap = {}, {}
+    for k, cat in enumerate(cat_ids):
+        per_ap50[names[cat]] = round(_mean_valid(precision[0, :, k, 0, 2]), 6)
+        per_ap[names[cat]] = round(_mean_valid(precision[:, :, k, 0, 2]), 6)
+    r = lambda v: round(float(v), 6)  # noqa: E731
+    return MetricsRecord(
+        split=split, images=len(image_ids), boxes=boxes, ap=r(stats[0]), ap50=r(stats[1]), ap75=r(stats[2]),
+        ap_small=r(stats[3]), ap_medium=r(stats[4]), ap_large=r(stats[5]), ar100=r(stats[8]),
+        per_class_ap50=per_ap50, per_class_ap=per_ap, step=step,
+    )
+
+
+@dataclass(frozen=True)
+class ImageErrors:
+    """Signs a detector got wrong on one image at the operating point."""
+
+    image_id: int
+    missed: int  # no detection of any class overlaps the sign
+    confused: int  # overlapped, but only by detections of another class
+
+    @property
+    def hard(self) -> bool:
+        return self.missed + self.confused > 0
+
+
+def image_errors(
+    detections: Detections, gt_boxes: np.ndarray, gt_labels: np.ndarray, threshold: float, match_iou: float
+) -> ImageErrors:
+    """Count missed and confused signs of one image (detections at or above the operating threshold)."""
+    confident = detections.above(threshold)
+    missed = confused = 0
+    for box, label in zip(gt_boxes.reshape(-1, 4), gt_labels.reshape(-1), strict=True):
+        if len(confident) == 0:
+            missed += 1
+            continue
+        overlap = box_iou_one_to_many(box, confident.boxes) >= match_iou
+        if not overlap.any():
+            missed += 1
+        elif not (confident.labels[overlap] == label).any():
+            confused += 1
+    return ImageErrors(detections.image_id, missed, confused)
+
+
+def summarize_errors(errors: Iterable[ImageErrors]) -> dict[str, int]:
+    errors = list(errors)
+    return {
+        "images": len(errors),
+        "hard_images": sum(e.hard for e in errors),
+        "missed": sum(e.missed for e in errors),
+        "confused": sum(e.confused for e in errors),
+    }
