@@ -36,7 +36,9 @@ def data() -> None:
     help="coco: folder the file_names are relative to (default: images/ beside the JSON, else its folder).",
 )
 @click.option("--force", is_flag=True, help="Replace OUT if it already exists.")
-def import_command(fmt: str, src: Path, out: Path, classes_file: Path | None, images_dir: Path | None, force: bool) -> None:
+def import_command(
+    fmt: str, src: Path, out: Path, classes_file: Path | None, images_dir: Path | None, force: bool
+) -> None:
     """Convert SRC (GTSDB, Pascal VOC, YOLO or COCO) into the dataset folder OUT (images/ + annotations.json)."""
     from gate.data.importers import import_dataset
 
@@ -86,7 +88,9 @@ def _print_check_report(report) -> None:
 
 @data.command("check")
 @click.argument("dataset", type=click.Path(path_type=Path))
-@click.option("--json", "json_out", metavar="FILE", help="Also write the report as JSON to FILE ('-': only JSON, on stdout).")
+@click.option(
+    "--json", "json_out", metavar="FILE", help="Also write the report as JSON to FILE ('-': only JSON, on stdout)."
+)
 @click.option(
     "--accept",
     type=click.Path(path_type=Path),

@@ -249,6 +249,10 @@ class _Truncated(Exception):
 # --- the checks ----------------------------------------------------------------------------------
 
 
+def _finding(kind: str, file: str, reason: str) -> DataProblem:
+    return DataProblem(kind=kind, file=file, reason=reason)
+
+
 def _image_file(image: CocoImage) -> str:
     return f"{IMAGES_DIR}/{image.file_name}"
 
@@ -279,7 +283,7 @@ def _duplicate_ids(coco: CocoDataset) -> list[DataProblem]:
     ):
         for item_id, count in sorted(Counter(item.id for item in items).items()):
             if count > 1:
-                problems.append(DataProblem(kind=kind, file=ANNOTATIONS_FILE, reason=f"{label} id {item_id} is used {count} times"))
+                problems.append(_finding(kind, ANNOTATIONS_FILE, f"{label} id {item_id} is used {count} times"))
     return problems
 
 
@@ -294,22 +298,24 @@ def _annotation_problems(coco: CocoDataset, settings: CheckSettings) -> list[Dat
         image = images.get(ann.image_id)
         if image is None:
             problems.append(
-                DataProblem(kind="unknown_image", file=ANNOTATIONS_FILE, reason=f"annotation {ann.id} points to unknown image id {ann.image_id}")
+                _finding(
+                    "unknown_image", ANNOTATIONS_FILE, f"annotation {ann.id} points to unknown image id {ann.image_id}"
+                )
             )
             continue
         file = _image_file(image)
         if ann.category_id not in names:
             problems.append(
-                DataProblem(kind="unknown_category", file=file, reason=f"annotation {ann.id} has unknown category id {ann.category_id}")
+                _finding("unknown_category", file, f"annotation {ann.id} has unknown category id {ann.category_id}")
             )
         x, y, w, h = ann.bbox
         box = f"annotation {ann.id} box [{x:g}, {y:g}, {w:g}, {h:g}]"
         if w <= 0 or h <= 0:
-            problems.append(DataProblem(kind="box_degenerate", file=file, reason=f"{box} has zero or negative size"))
+            problems.append(_finding("box_degenerate", file, f"{box} has zero or negative size"))
             continue
         if x < -tol or y < -tol or x + w > image.width + tol or y + h > image.height + tol:
             problems.append(
-                DataProblem(kind="box_outside_image", file=file, reason=f"{box} extends outside the {image.width}x{image.height} image")
+                _finding("box_outside_image", file, f"{box} extends outside the {image.width}x{image.height} image")
             )
         per_image[image.id].append(ann)
     for image_id, anns in per_image.items():
@@ -345,18 +351,18 @@ def _image_problems(
         for image in dataset.images:
             file = _image_file(image)
             if not _safe(image.file_name):
-                problems.append(DataProblem(kind="bad_file_name", file=file, reason="file name must stay inside images/"))
+                problems.append(_finding("bad_file_name", file, "file name must stay inside images/"))
                 continue
             if image.file_name in first_by_name:
                 other = first_by_name[image.file_name]
                 problems.append(
-                    DataProblem(kind="duplicate_file_name", file=file, reason=f"listed by image ids {other.id} and {image.id}")
+                    _finding("duplicate_file_name", file, f"listed by image ids {other.id} and {image.id}")
                 )
                 continue
             first_by_name[image.file_name] = image
             path = dataset.image_path(image)
             if not path.is_file():
-                problems.append(DataProblem(kind="missing_image", file=file, reason=f"image id {image.id}: file not found"))
+                problems.append(_finding("missing_image", file, f"image id {image.id}: file not found"))
                 continue
             data = path.read_bytes()
             digest = sha256_bytes(data)
@@ -373,22 +379,19 @@ def _image_problems(
             try:
                 decoded = _decode(data)
             except _Truncated as exc:
-                problems.append(DataProblem(kind="truncated_image", file=file, reason=str(exc)))
+                problems.append(_finding("truncated_image", file, str(exc)))
                 continue
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
                 cut = missing_end_marker(data, _sniff_format(data))
                 if cut or "truncated" in str(exc).lower():
-                    problems.append(DataProblem(kind="truncated_image", file=file, reason=f"{cut or 'truncated'} ({exc})"))
+                    problems.append(_finding("truncated_image", file, f"{cut or 'truncated'} ({exc})"))
                 else:
-                    problems.append(DataProblem(kind="unreadable_image", file=file, reason=f"cannot decode ({exc})"))
+                    problems.append(_finding("unreadable_image", file, f"cannot decode ({exc})"))
                 continue
             if decoded.size != (image.width, image.height):
+                actual = f"{decoded.size[0]}x{decoded.size[1]}"
                 problems.append(
-                    DataProblem(
-                        kind="size_mismatch",
-                        file=file,
-                        reason=f"JSON says {image.width}x{image.height}, the file is {decoded.size[0]}x{decoded.size[1]}",
-                    )
+                    _finding("size_mismatch", file, f"JSON says {image.width}x{image.height}, the file is {actual}")
                 )
             decoded_files.append(file)
             digests.append(digest)
@@ -402,11 +405,11 @@ def _image_problems(
         detail = f"pHash distance {distance}/64, thumbnail difference {difference:.3f}"
         if difference <= settings.near_duplicate_max_difference:
             problems.append(
-                DataProblem(kind="near_duplicate_image", file=decoded_files[j], reason=f"near-identical to {decoded_files[i]} ({detail})")
+                _finding("near_duplicate_image", decoded_files[j], f"near-identical to {decoded_files[i]} ({detail})")
             )
         else:
             warnings.append(
-                DataProblem(kind="similar_images", file=decoded_files[j], reason=f"looks similar to {decoded_files[i]} ({detail})")
+                _finding("similar_images", decoded_files[j], f"looks similar to {decoded_files[i]} ({detail})")
             )
     return problems, warnings
 
@@ -428,7 +431,8 @@ def dataset_statistics(coco: CocoDataset) -> DatasetStatistics:
         images_without_boxes=sum(1 for image in coco.images if image.id not in with_boxes),
         categories=len(coco.categories),
         boxes_per_class=[
-            ClassCount(id=c.id, name=c.name, supercategory=c.supercategory, boxes=per_class.get(c.id, 0)) for c in categories
+            ClassCount(id=c.id, name=c.name, supercategory=c.supercategory, boxes=per_class.get(c.id, 0))
+            for c in categories
         ],
         size_histogram=histogram,
         empty_classes=[c.id for c in categories if per_class.get(c.id, 0) == 0],
@@ -457,7 +461,7 @@ def _apply_acceptances(
             moved.append(AcceptedProblem(problem=problem, why=match.why))
             used.add((match.kind, match.file))
     stale = [
-        DataProblem(kind="stale_acceptance", file=a.file, reason=f"accepted {a.kind} in {source} no longer occurs")
+        _finding("stale_acceptance", a.file, f"accepted {a.kind} in {source} no longer occurs")
         for a in accepted.accepted
         if (a.kind, a.file) not in used
     ]
@@ -504,7 +508,7 @@ def check_dataset(
     statistics = dataset_statistics(coco)
     names = coco.category_names()
     warnings = [
-        DataProblem(kind="empty_class", file=ANNOTATIONS_FILE, reason=f"category {cid} {names[cid]} has no boxes")
+        _finding("empty_class", ANNOTATIONS_FILE, f"category {cid} {names[cid]} has no boxes")
         for cid in statistics.empty_classes
     ] + sorted(similar, key=lambda p: (p.file, p.reason))
     problems, moved, notes = _apply_acceptances(problems, accepted, annotations_sha256, source or "")

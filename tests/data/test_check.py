@@ -459,10 +459,15 @@ def test_gtsdb_copy_with_four_defects_exits_1_naming_each(run_cli, gtsdb_path, t
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert any(line.startswith("images/gtsdb_00005.jpg: truncated JPEG") for line in lines)
-    assert f"images/{by_id[outside['image_id']]}: annotation {outside['id']} box [800, 100, 30, 30] extends outside the 816x480 image" in lines
-    assert f"images/{by_id[unknown['image_id']]}: annotation {unknown['id']} has unknown category id 99" in lines
+    outside_file, unknown_file = by_id[outside["image_id"]], by_id[unknown["image_id"]]
+    box = "box [800, 100, 30, 30] extends outside the 816x480 image"
+    assert f"images/{outside_file}: annotation {outside['id']} {box}" in lines
+    assert f"images/{unknown_file}: annotation {unknown['id']} has unknown category id 99" in lines
     assert any(line.startswith("images/gtsdb_copy.jpg: byte-identical to images/gtsdb_00020.jpg") for line in lines)
     # The edited annotations.json no longer matches the reviewed one, so GTSDB's own two findings
     # are reported too: six problems in all.
-    assert "6 problems found (box_outside_image 1, duplicate_box 1, duplicate_image 2, truncated_image 1, unknown_category 1)" in lines
+    assert (
+        "6 problems found (box_outside_image 1, duplicate_box 1, duplicate_image 2, truncated_image 1, "
+        "unknown_category 1)"
+    ) in lines
 

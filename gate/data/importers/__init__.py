@@ -41,7 +41,10 @@ IMPORTERS: dict[str, ImporterSpec] = {
             "yolo", "gate.data.importers.yolo", "YOLO txt: images/ + labels/ + class names", frozenset({"classes_file"})
         ),
         ImporterSpec(
-            "coco", "gate.data.importers.coco", "COCO JSON (+ images), copied into the tsrgate layout", frozenset({"images_dir"})
+            "coco",
+            "gate.data.importers.coco",
+            "COCO JSON (+ images), copied into the tsrgate layout",
+            frozenset({"images_dir"}),
         ),
     )
 }

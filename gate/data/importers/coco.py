@@ -44,7 +44,8 @@ def _first_duplicate(values: list[int]) -> int | None:
 
 def validate_structure(dataset: CocoDataset, path: Path) -> None:
     """Unique ids and resolvable references; the first violation is an `InputError` naming the entry."""
-    for key, items in (("images", dataset.images), ("annotations", dataset.annotations), ("categories", dataset.categories)):
+    tables = (("images", dataset.images), ("annotations", dataset.annotations), ("categories", dataset.categories))
+    for key, items in tables:
         duplicate = _first_duplicate([item.id for item in items])
         if duplicate is not None:
             raise InputError(f"{key}: id {duplicate} is used more than once", path=path)

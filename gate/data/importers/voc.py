@@ -69,7 +69,7 @@ def parse_xml(path: Path) -> XmlElement:
 
 def _required(parent: XmlElement, tag: str, path: Path) -> XmlElement:
     child = parent.find(tag)
-    if child is None or not child.text:
+    if child is None or not (child.text or child.children):
         raise InputError(f"<{parent.tag}> has no <{tag}>", path=at_line(path, parent.line))
     return child
 
@@ -124,7 +124,9 @@ def convert(src: Path, builder: CocoBuilder, classes_file: Path | None = None) -
     if classes_file is not None:
         names = read_class_names(classes_file)
     else:
-        names = sorted({_required(obj, "name", path).text for path, root in documents for obj in root.findall("object")})
+        names = sorted(
+            {_required(obj, "name", path).text for path, root in documents for obj in root.findall("object")}
+        )
     category_ids = {name: builder.add_category(name) for name in names}
 
     for path, root in documents:
@@ -156,10 +158,15 @@ def convert(src: Path, builder: CocoBuilder, classes_file: Path | None = None) -
             box_where = at_line(path, box.line)
             xmin, ymin, xmax, ymax = (_number(box, tag, path) for tag in ("xmin", "ymin", "xmax", "ymax"))
             if xmax < xmin or ymax < ymin:
-                raise InputError(f"box has negative size (xmin={xmin} xmax={xmax} ymin={ymin} ymax={ymax})", path=box_where)
+                raise InputError(
+                    f"box has negative size (xmin={xmin} xmax={xmax} ymin={ymin} ymax={ymax})", path=box_where
+                )
             x0, y0, x1, y1 = xmin - 1, ymin - 1, xmax, ymax
-            if x0 < -BORDER_SLACK_PX or y0 < -BORDER_SLACK_PX or x1 > width + BORDER_SLACK_PX or y1 > height + BORDER_SLACK_PX:
-                raise InputError(f"box ({xmin},{ymin})-({xmax},{ymax}) lies outside the {width}x{height} image", path=box_where)
+            slack = BORDER_SLACK_PX
+            if x0 < -slack or y0 < -slack or x1 > width + slack or y1 > height + slack:
+                raise InputError(
+                    f"box ({xmin},{ymin})-({xmax},{ymax}) lies outside the {width}x{height} image", path=box_where
+                )
             x0, y0, x1, y1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(width)), min(y1, float(height))
             attributes = {}
             for flag in ("truncated", "occluded"):
@@ -167,13 +174,16 @@ def convert(src: Path, builder: CocoBuilder, classes_file: Path | None = None) -
                 if value is not None:
                     attributes[flag] = 1.0 if value else 0.0
             difficult = bool(_flag(obj, "difficult", path))
+            bbox = (x0, y0, x1 - x0, y1 - y0)
             builder.add_annotation(
-                image_id, category_ids[name_node.text], (x0, y0, x1 - x0, y1 - y0), ignore=difficult, attributes=attributes
+                image_id, category_ids[name_node.text], bbox, ignore=difficult, attributes=attributes
             )
     return builder.build(
         info={
             "description": "imported from a Pascal VOC folder",
             "source_format": "voc",
-            "box_convention": "bbox = [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1]; difficult -> ignore region",
+            "box_convention": (
+                "bbox = [xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1]; difficult -> ignore region"
+            ),
         }
     )
