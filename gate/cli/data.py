@@ -19,7 +19,7 @@ def data() -> None:
 # --- import --------------------------------------------------------------------------------------
 
 
-@data.command("import")
+@data.command("import", short_help="Convert a GTSDB, VOC, YOLO or COCO folder into a dataset folder.")
 @click.argument("fmt", metavar="{" + ",".join(IMPORT_FORMATS) + "}", type=click.Choice(IMPORT_FORMATS))
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
@@ -86,7 +86,7 @@ def _print_check_report(report) -> None:
         click.echo("no problems found")
 
 
-@data.command("check")
+@data.command("check", short_help="Curation checks and statistics of a dataset folder.")
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option(
     "--json", "json_out", metavar="FILE", help="Also write the report as JSON to FILE ('-': only JSON, on stdout)."

@@ -110,6 +110,37 @@ def test_gtsdb_class_table_matches_the_shared_dataset(gtsdb_path):
     assert [(c.name, c.supercategory) for c in sorted(shared.categories, key=lambda c: c.id)] == list(GTSDB_CLASSES)
 
 
+def test_gtsdb_import_lines_up_with_the_shared_copy(gtsdb_path, tmp_path):
+    # Rebuild three original-layout frames (1360x800 PPM) and their gt.txt lines from the shared
+    # copy's records; the import scaled by 0.6 must give the shared boxes, classes and splits.
+    shared = load_coco(gtsdb_path / "annotations.json")
+    wanted = {"gtsdb_00000.jpg", "gtsdb_00340.jpg", "gtsdb_00650.jpg"}
+    images = [image for image in shared.images if image.file_name in wanted]
+    src = tmp_path / "FullIJCNN"
+    src.mkdir()
+    lines = []
+    for image in images:
+        frame = image.model_extra["original_file_name"]
+        Image.open(gtsdb_path / "images" / image.file_name).resize((1360, 800)).save(src / frame)
+        for ann in shared.annotations_by_image()[image.id]:
+            x1, y1, x2, y2 = ann.model_extra["original_bbox_xyxy"]
+            lines.append(f"{frame};{x1};{y1};{x2};{y2};{ann.category_id - 1}")
+    (src / "gt.txt").write_text("\n".join(lines) + "\n")
+    import_dataset("gtsdb", src, tmp_path / "out")
+    imported = load_output(tmp_path / "out")
+
+    def scaled(dataset, factor):
+        by_id = {image.id: image.model_extra["original_file_name"] for image in dataset.images}
+        rows = [(by_id[a.image_id], a.category_id, [round(v * factor, 2) for v in a.bbox]) for a in dataset.annotations]
+        return sorted(rows)
+
+    frames = {image.model_extra["original_file_name"] for image in images}
+    expected = [row for row in scaled(shared, 1.0) if row[0] in frames]
+    assert scaled(imported, 0.6) == expected
+    assert len(expected) == 6  # including the stop sign that gt.txt lists twice
+    assert [i.tag("split") for i in imported.images] == [i.tag("gtsdb_split") for i in images]
+
+
 @pytest.mark.parametrize(
     ("gt_line", "problem"),
     [
