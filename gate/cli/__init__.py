@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "gate.cli.baseline",
     "gate.cli.history",
     "gate.cli.models",
+    "gate.cli.suite",
 ]
 
 

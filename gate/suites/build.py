@@ -1,0 +1,346 @@
+"""Building a suite: spec + source -> rendered images in the cache + a sealed manifest in suites/.
+
+Order of work, so that nothing stored is damaged on any error:
+1. validate the spec; if this name/version was built before from a different spec, refuse;
+2. open the source (checking its annotations hash), select, map the taxonomy, resolve the chain;
+3. render every image into a staging folder beside the cache folder;
+4. if a manifest for this version exists, the new content must equal it (else refuse: the source or
+   a generator changed, so the version must be bumped); an equal rebuild leaves the file untouched;
+5. only then swap the staging folder in as the cache and write `spec.yaml` + `manifest.json`
+   through a staged folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import PIL
+import scipy
+
+from gate import __version__
+from gate.data.coco import CocoImage
+from gate.errors import InputError, IntegrityError, RefusedError
+from gate.storage import atomic_write_bytes, sha256_bytes, sha256_file, staged_dir
+from gate.suites import locations
+from gate.suites.manifest import (
+    MANIFEST_FILE,
+    SPEC_FILE,
+    ManifestAnnotation,
+    ManifestCounts,
+    ManifestImage,
+    ManifestSelection,
+    ManifestSource,
+    SuiteManifest,
+    check_content_hash,
+    manifest_text,
+    pixels_sha256,
+    read_manifest,
+)
+from gate.suites.render import ResolvedStep, encode_png, image_seed, load_pixels, read_depth, render
+from gate.suites.selection import sample_ids, select_candidates
+from gate.suites.source import SourceData, open_source
+from gate.suites.spec import LoadedSpec, load_spec
+from gate.suites.taxonomy import EvaluationTaxonomy, resolve_taxonomy, source_category_table
+from gate.suites.transforms.registry import get_transform, transform_versions
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class PlannedImage:
+    """An image the suite keeps, with its annotations after selection and taxonomy (before rendering)."""
+
+    image: CocoImage
+    tags: dict
+    annotations: list[ManifestAnnotation]
+
+
+@dataclass
+class SuitePlan:
+    loaded: LoadedSpec
+    source: SourceData
+    taxonomy: EvaluationTaxonomy
+    steps: list[ResolvedStep]
+    images: list[PlannedImage]
+    selection: ManifestSelection
+    dropped_by_taxonomy: int
+
+
+@dataclass
+class BuildReport:
+    name: str
+    version: str
+    suite_dir: Path
+    manifest_path: Path
+    manifest_sha256: str
+    render_dir: Path
+    images: int
+    boxes: int
+    ignore_regions: int
+    rendered: int
+    unchanged: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_steps(loaded: LoadedSpec) -> list[ResolvedStep]:
+    steps = []
+    for step in loaded.spec.transforms:
+        family = get_transform(step.name)  # the spec validator already proved the name and values
+        steps.append(ResolvedStep(family, step.severity, family.resolve(step.severity, step.params)))
+    return steps
+
+
+def plan_suite(loaded: LoadedSpec, source: SourceData) -> SuitePlan:
+    """Selection and taxonomy applied to the source: which images, which boxes, scored as what."""
+    spec = loaded.spec
+    coco = source.dataset.coco
+    taxonomy = resolve_taxonomy(spec.taxonomy, coco.categories, loaded.path)
+    table = source_category_table(taxonomy, coco.categories)
+    outcome = select_candidates(spec.selection, coco, loaded.path)
+    conditions = spec.selection.image_conditions()
+    kept: dict[int, PlannedImage] = {}
+    dropped = 0
+    for candidate in outcome.candidates:
+        annotations = []
+        selected = 0
+        for choice in candidate.boxes:
+            ann = choice.annotation
+            target = table.get(ann.category_id)
+            if target is None:
+                dropped += 1  # a class the taxonomy ignores: not scored, not an ignore region either
+                continue
+            ignore = not choice.selected
+            x, y, w, h = ann.bbox
+            annotations.append(ManifestAnnotation(
+                id=ann.id, category_id=target, bbox=[x, y, w, h], area=ann.area if ann.area is not None else w * h,
+                iscrowd=1 if ignore else 0, ignore=ignore, attributes=dict(ann.attributes),
+                source_category_id=ann.category_id,
+            ))
+            selected += choice.selected
+        if selected == 0 and spec.selection.negatives == "drop":
+            continue
+        image = candidate.image
+        tags = dict(image.tags)
+        for key in conditions:
+            if key not in tags and image.tag(key) is not None:
+                tags[key] = image.tag(key)
+        kept[image.id] = PlannedImage(image, tags, annotations)
+    if not kept:
+        raise InputError("selection matches nothing: no image keeps a selected box "
+                         "(loosen the box criteria or set selection.negatives: keep)", path=loaded.path)
+    chosen = sample_ids(list(kept), spec.seed, spec.selection.max_images)
+    selection = ManifestSelection(
+        image_conditions=conditions,
+        images_matching_tags=len(outcome.candidates),
+        classes=outcome.classes,
+        rare_classes=outcome.rare_classes,
+        rare_reference_counts={str(k): v for k, v in outcome.rare_counts.items()},
+        sampled_from=len(kept),
+    )
+    return SuitePlan(loaded, source, taxonomy, resolve_steps(loaded), [kept[i] for i in chosen], selection, dropped)
+
+
+def generator_versions(source_kind: str) -> dict[str, str]:
+    versions = {"numpy": np.__version__, "pillow": PIL.__version__, "scipy": scipy.__version__}
+    versions.update({f"transform.{name}": v for name, v in transform_versions().items()})
+    if source_kind == "synth":
+        from gate.data.synth import WORLD_VERSION
+
+        versions["world"] = WORLD_VERSION
+    return versions
+
+
+def rendered_name(image_id: int) -> str:
+    return f"{image_id:07d}.png"
+
+
+def _merge_attributes(annotation: ManifestAnnotation, values: dict) -> None:
+    annotation.attributes.update(values)
+    if "occluded_pasted" in values:
+        prior = annotation.attributes.get("occluded", 0.0)
+        prior = prior if isinstance(prior, int | float) and not isinstance(prior, bool) else 0.0
+        annotation.attributes["occluded"] = max(float(prior), float(values["occluded_pasted"]))
+
+
+def render_plan(plan: SuitePlan, out_dir: Path, progress: Progress | None = None) -> list[ManifestImage]:
+    """Render every planned image into `out_dir` (when the chain is not empty) and describe it."""
+    dataset = plan.source.dataset
+    spec = plan.loaded.spec
+    entries = []
+    for done, planned in enumerate(plan.images, start=1):
+        image = planned.image
+        path = dataset.image_path(image)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError("source image not found", path=path) from None
+        pixels = load_pixels(path)
+        if pixels.shape[:2] != (image.height, image.width):
+            raise InputError(f"image is {pixels.shape[1]}x{pixels.shape[0]} but annotations.json says "
+                             f"{image.width}x{image.height}", path=path)
+        seed = image_seed(spec.seed, image.id)
+        annotations = [a.model_copy(deep=True) for a in planned.annotations]
+        depth_file = None
+        rendered_file = None
+        records = []
+        served = pixels
+        if plan.steps:
+            depth = None
+            if any(getattr(s.params, "depth", None) == "map" for s in plan.steps):
+                depth_file = image.tag("depth_file")
+                if not isinstance(depth_file, str):
+                    raise InputError(f"fog depth: map needs a `depth_file` field on image {image.id}", path=path)
+                depth = read_depth(dataset.root / depth_file)
+            boxes = [(a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]) for a in annotations]
+            result = render(pixels, boxes, plan.steps, seed, depth, where=path)
+            for index, values in result.box_attributes.items():
+                _merge_attributes(annotations[index], values)
+            served = result.pixels
+            records = result.transforms
+            rendered_file = rendered_name(image.id)
+            atomic_write_bytes(out_dir / rendered_file, encode_png(served))
+        entries.append(ManifestImage(
+            id=image.id, file_name=rendered_file or Path(image.file_name).name, width=image.width,
+            height=image.height, tags=planned.tags, source_file=image.file_name, source_sha256=sha256_bytes(data),
+            source_pixels_sha256=pixels_sha256(pixels), seed=seed, transforms=records, rendered_file=rendered_file,
+            pixels_sha256=pixels_sha256(served), depth_file=depth_file, annotations=annotations,
+        ))
+        if progress is not None:
+            progress(done, len(plan.images))
+    return entries
+
+
+def assemble_manifest(plan: SuitePlan, entries: list[ManifestImage]) -> SuiteManifest:
+    spec = plan.loaded.spec
+    boxes = sum(1 for e in entries for a in e.annotations if not a.ignore)
+    ignored = sum(1 for e in entries for a in e.annotations if a.ignore)
+    negatives = sum(1 for e in entries if not any(not a.ignore for a in e.annotations))
+    synth = spec.source.synth.model_dump(mode="json") if spec.source.synth is not None else None
+    return SuiteManifest(
+        name=spec.name,
+        version=spec.version,
+        description=spec.description,
+        spec_sha256=plan.loaded.sha256,
+        tsrgate_version=__version__,
+        generators=generator_versions(plan.source.kind),
+        seed=spec.seed,
+        source=ManifestSource(kind=plan.source.kind, dataset=spec.source.dataset, env=spec.source.env, synth=synth,
+                              annotations_sha256=plan.source.annotations_sha256,
+                              images_in_source=len(plan.source.dataset.coco.images)),
+        selection=plan.selection,
+        transforms=[s.record() for s in plan.steps],
+        taxonomy=plan.taxonomy,
+        counts=ManifestCounts(images=len(entries), boxes=boxes, ignore_regions=ignored, negative_images=negatives,
+                              boxes_dropped_by_taxonomy=plan.dropped_by_taxonomy),
+        images=entries,
+    ).sealed()
+
+
+# Fields that may change without changing what the suite is (tool versions that rendered it).
+_PROVENANCE_ONLY = ("tsrgate_version", "generators", "content_sha256")
+
+
+def first_difference(old: SuiteManifest, new: SuiteManifest) -> str | None:
+    """A short description of the first content difference, ignoring tool versions; None if equal."""
+    a = old.model_dump(mode="json")
+    b = new.model_dump(mode="json")
+    for key in a:
+        if key in _PROVENANCE_ONLY or a[key] == b.get(key):
+            continue
+        if key == "images":
+            ids_a = [i["id"] for i in a["images"]]
+            ids_b = [i["id"] for i in b["images"]]
+            if ids_a != ids_b:
+                return f"the selected images differ ({len(ids_a)} recorded, {len(ids_b)} now)"
+            for ia, ib in zip(a["images"], b["images"], strict=True):
+                if ia != ib:
+                    fields = [k for k in ia if ia[k] != ib.get(k)]
+                    return f"image {ia['id']} differs in {', '.join(fields)}"
+        return f"'{key}' differs"
+    return None
+
+
+def existing_manifest(target: Path, loaded: LoadedSpec) -> SuiteManifest | None:
+    """The manifest already built for this name/version, refusing if it came from another spec."""
+    path = target / MANIFEST_FILE
+    if not path.exists():
+        return None
+    manifest = read_manifest(path)
+    try:
+        check_content_hash(manifest, path)
+    except IntegrityError as exc:
+        raise RefusedError(f"{exc.problem.split(':')[0]}; restore it (git checkout) before rebuilding",
+                           path=path) from None
+    if manifest.spec_sha256 != loaded.sha256:
+        raise RefusedError(
+            f"suite {manifest.name} version {manifest.version} was built from a different spec "
+            f"(spec sha256 {manifest.spec_sha256[:12]}, this one {loaded.sha256[:12]}); "
+            "bump `version` to change a suite", path=loaded.path)
+    return manifest
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace `final` by `staging` (each rename is atomic; an old copy is moved aside first)."""
+    if final.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+        os.replace(final, trash / "old")
+        os.replace(staging, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+
+
+def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: str | Path | None = None,
+                suites: str | Path | None = None, progress: Progress | None = None) -> BuildReport:
+    """Build (or rebuild and confirm) the suite a spec describes; see the module docstring."""
+    loaded = load_spec(spec_path)
+    spec = loaded.spec
+    root = locations.suites_root(suites)
+    cache_root = locations.cache_root(cache)
+    target = locations.suite_dir(root, spec.name, spec.version)
+    previous = existing_manifest(target, loaded)
+    spec_bytes = Path(spec_path).read_bytes()
+
+    source = open_source(spec.source, cache_root, data)
+    plan = plan_suite(loaded, source)
+    final_render = locations.render_dir(cache_root, spec.name, spec.version)
+    final_render.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{spec.version}.", suffix=".staging", dir=final_render.parent))
+    try:
+        entries = render_plan(plan, staging, progress)
+        manifest = assemble_manifest(plan, entries)
+        unchanged = False
+        if previous is not None:
+            difference = first_difference(previous, manifest)
+            if difference is not None:
+                raise RefusedError(
+                    f"rebuilding {spec.name} version {spec.version} from the same spec gives different content "
+                    f"({difference}): the source data or a generator changed; bump `version`",
+                    path=target / MANIFEST_FILE)
+            unchanged = True
+        _swap_in(staging, final_render)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    manifest_path = target / MANIFEST_FILE
+    if unchanged:
+        # Same content: the committed file stays byte for byte as it is (tool versions included).
+        if not (target / SPEC_FILE).exists():
+            atomic_write_bytes(target / SPEC_FILE, spec_bytes)
+    else:
+        with staged_dir(target, force=True) as stage:
+            (stage / SPEC_FILE).write_bytes(spec_bytes)
+            (stage / MANIFEST_FILE).write_text(manifest_text(manifest), encoding="utf-8")
+    shown = previous if unchanged else manifest
+    return BuildReport(
+        name=spec.name, version=spec.version, suite_dir=target, manifest_path=manifest_path,
+        manifest_sha256=sha256_file(manifest_path), render_dir=final_render,
+        images=shown.counts.images, boxes=shown.counts.boxes, ignore_regions=shown.counts.ignore_regions,
+        rendered=sum(1 for e in shown.images if e.rendered_file), unchanged=unchanged,
+    )

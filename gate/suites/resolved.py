@@ -1,0 +1,128 @@
+"""`open_suite`: what the gate and every later stage use to get a suite's verified images and labels.
+
+Opening a suite loads its manifest (refusing one whose content hash fails or whose spec beside it
+changed), finds the source, makes sure every rendered image is in the cache (rendering missing ones
+from the source and checking the result against the manifest), and checks the sha256 of every
+image's pixels before handing out paths. A file that changed on disk is an IntegrityError naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gate.data.coco import CocoDataset
+from gate.data.dataset import LoadedImage
+from gate.errors import IntegrityError
+from gate.storage import atomic_write_bytes, sha256_file
+from gate.suites import locations
+from gate.suites.catalog import find_suite
+from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, ManifestImage, SuiteManifest, load_manifest, pixels_sha256
+from gate.suites.render import encode_png, load_pixels, read_depth, render, steps_from_manifest
+from gate.suites.source import SourceData, open_source
+from gate.suites.spec import SuiteSource, load_spec
+from gate.suites.taxonomy import EvaluationTaxonomy
+
+
+@dataclass
+class ResolvedSuite:
+    """A suite ready to evaluate: manifest, COCO annotations (after selection/taxonomy), verified image paths."""
+
+    name: str
+    version: str
+    manifest: SuiteManifest
+    manifest_path: Path
+    manifest_sha256: str  # identifies the suite to the gate
+    coco: CocoDataset
+    image_paths: dict[int, Path]
+
+    @property
+    def taxonomy(self) -> EvaluationTaxonomy:
+        return self.manifest.taxonomy
+
+    def image_path(self, image_id: int) -> Path:
+        return self.image_paths[image_id]
+
+    def model_category_id(self, model_class: str) -> int | None:
+        """Evaluation category of a predicted class name (None = ignored); see EvaluationTaxonomy."""
+        return self.manifest.taxonomy.model_category_id(model_class)
+
+    def iter_images(self) -> Iterator[LoadedImage]:
+        """Images one at a time, in manifest order, with their annotations and RGB pixels."""
+        by_image = self.coco.annotations_by_image()
+        for image in self.coco.images:
+            yield LoadedImage(image, by_image.get(image.id, []), load_pixels(self.image_paths[image.id]))
+
+    def __len__(self) -> int:
+        return len(self.coco.images)
+
+
+def manifest_source(manifest: SuiteManifest) -> SuiteSource:
+    return SuiteSource(dataset=manifest.source.dataset, env=manifest.source.env, synth=manifest.source.synth)
+
+
+def check_spec_beside(manifest: SuiteManifest, folder: Path) -> None:
+    """A spec.yaml next to the manifest must be the one it was built from."""
+    spec_path = folder / SPEC_FILE
+    if spec_path.exists():
+        loaded = load_spec(spec_path)
+        if loaded.sha256 != manifest.spec_sha256:
+            raise IntegrityError(f"spec changed since the suite was built (sha256 {loaded.sha256[:12]}, manifest "
+                                 f"records {manifest.spec_sha256[:12]}); bump `version` and rebuild", path=spec_path)
+
+
+def render_entry(entry: ManifestImage, manifest: SuiteManifest, source: SourceData, where: Path) -> np.ndarray:
+    """Re-render one image from the manifest alone (the source is checked by hash first)."""
+    path = source.dataset.root / "images" / entry.source_file
+    pixels = load_pixels(path)
+    if pixels_sha256(pixels) != entry.source_pixels_sha256:
+        raise IntegrityError("source image differs from the one the suite was built from", path=path)
+    steps = steps_from_manifest(manifest.transforms, where)
+    depth = read_depth(source.dataset.root / entry.depth_file) if entry.depth_file else None
+    boxes = [(a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]) for a in entry.annotations]
+    return render(pixels, boxes, steps, entry.seed, depth, where=path).pixels
+
+
+def open_suite(name_or_path: str | Path, version: str | None = None, cache: str | Path | None = None,
+               suites: str | Path | None = None, data: str | Path | None = None, verify: bool = True) -> ResolvedSuite:
+    """Open a suite by name (latest version unless given) or folder, rendering and verifying its images.
+
+    `data` points at the source dataset (or world) when it is not where the spec says.
+    With `verify=False` rendered files are only checked for presence (for listing-like uses).
+    """
+    folder = find_suite(name_or_path, version, suites)
+    manifest_path = folder / MANIFEST_FILE
+    manifest = load_manifest(manifest_path)
+    check_spec_beside(manifest, folder)
+    cache_root = locations.cache_root(cache)
+    source = open_source(manifest_source(manifest), cache_root, data,
+                         expected_annotations_sha256=manifest.source.annotations_sha256)
+    render_folder = locations.render_dir(cache_root, manifest.name, manifest.version)
+    paths: dict[int, Path] = {}
+    names: dict[int, str] = {}
+    for entry in manifest.images:
+        if entry.rendered_file is None:
+            path = source.dataset.root / "images" / entry.source_file
+            if verify and sha256_file(path) != entry.source_sha256 and \
+                    pixels_sha256(load_pixels(path)) != entry.pixels_sha256:
+                raise IntegrityError("source image differs from the one the suite was built from", path=path)
+        else:
+            path = render_folder / entry.rendered_file
+            if not path.is_file():
+                pixels = render_entry(entry, manifest, source, manifest_path)
+                if pixels_sha256(pixels) != entry.pixels_sha256:
+                    raise IntegrityError(f"re-rendering image {entry.id} does not reproduce the manifest's pixels "
+                                         "(a generator or library changed)", path=path)
+                atomic_write_bytes(path, encode_png(pixels))
+            elif verify and pixels_sha256(load_pixels(path)) != entry.pixels_sha256:
+                raise IntegrityError("rendered image does not match the manifest (changed on disk); delete it to "
+                                     "have it re-rendered, or run `tsrgate suite verify`", path=path)
+        paths[entry.id] = path
+        names[entry.id] = path.name
+    return ResolvedSuite(
+        name=manifest.name, version=manifest.version, manifest=manifest, manifest_path=manifest_path,
+        manifest_sha256=sha256_file(manifest_path), coco=manifest.to_coco(names), image_paths=paths,
+    )

@@ -1,0 +1,82 @@
+"""Finding a suite's source data: a dataset folder, or the generated world regenerated into the cache.
+
+A dataset path is looked up in this order: an explicit `--data` folder, the environment variable
+the spec names in `source.env`, then the spec's path (relative paths resolved against the
+repository root, so `../shared/datasets/gtsdb` means the same folder from any working directory).
+A synthetic source names the world's generation parameters; the world is generated once into
+`<cache>/worlds/` and reused, and its version must equal the installed generator's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate.data.dataset import DetectionDataset
+from gate.errors import InputError, IntegrityError, RefusedError
+from gate.storage import sha256_file
+from gate.suites import locations
+from gate.suites.spec import SuiteSource
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """The loaded source dataset and the facts about it a manifest records."""
+
+    dataset: DetectionDataset
+    kind: str
+    annotations_sha256: str
+
+
+def dataset_location(source: SuiteSource, data: str | Path | None = None) -> Path:
+    """Where a dataset source is on this machine (not checked for existence)."""
+    if data is not None:
+        return Path(data)
+    if source.env and os.environ.get(source.env):
+        return Path(os.environ[source.env])
+    path = Path(source.dataset or "")
+    return path if path.is_absolute() else (locations.repo_root() / path).resolve()
+
+
+def world_location(source: SuiteSource, cache: Path) -> Path:
+    assert source.synth is not None
+    return locations.world_dir(cache, source.synth.images, source.synth.seed, source.synth.version)
+
+
+def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = None) -> Path:
+    """The generated world for a synth source, generating it into the cache when it is not there yet."""
+    assert source.synth is not None
+    if data is not None:
+        return Path(data)
+    try:
+        from gate.data.synth import WORLD_VERSION, generate_world
+    except ImportError as exc:  # the generator is part of the package; this guards a broken install
+        raise InputError(f"the world generator (gate.data.synth) cannot be imported: {exc}") from None
+    if source.synth.version != WORLD_VERSION:
+        raise RefusedError(f"the suite needs generated-world version {source.synth.version} but this tsrgate "
+                           f"generates version {WORLD_VERSION}; use a matching tsrgate or a new suite version")
+    out = world_location(source, cache)
+    if not (out / "annotations.json").is_file():
+        generate_world(out, source.synth.images, source.synth.seed, force=True)
+    return out
+
+
+def source_available(source: SuiteSource, cache: Path, data: str | Path | None = None) -> bool:
+    """Whether the source can be used without generating or fetching anything."""
+    if source.kind == "synth" and data is None:
+        return (world_location(source, cache) / "annotations.json").is_file()
+    return (dataset_location(source, data) / "annotations.json").is_file()
+
+
+def open_source(source: SuiteSource, cache: Path, data: str | Path | None = None,
+                expected_annotations_sha256: str | None = None) -> SourceData:
+    """Load the source dataset (generating a synthetic world if needed) and check its annotations hash."""
+    root = ensure_world(source, cache, data) if source.kind == "synth" else dataset_location(source, data)
+    dataset = DetectionDataset.load(root)
+    actual = sha256_file(dataset.annotations_path)
+    expected = expected_annotations_sha256 or source.annotations_sha256
+    if expected is not None and actual != expected:
+        raise IntegrityError(f"annotations sha256 is {actual[:12]}..., the suite expects {expected[:12]}...: "
+                             "a different or modified dataset", path=dataset.annotations_path)
+    return SourceData(dataset=dataset, kind=source.kind, annotations_sha256=actual)

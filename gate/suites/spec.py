@@ -1,0 +1,287 @@
+"""The suite spec: a YAML file saying which images, which boxes, which transforms and which classes.
+
+    name: gtsdb-night            # lower-case slug; the folder under suites/
+    version: 1                   # bump on any content change (a rebuilt version must not drift)
+    description: GTSDB test frames relit as night, severity 3
+    seed: 41                     # with each image id, seeds that image's transforms
+    source:                      # exactly one of `dataset` or `synth`
+      dataset: ../shared/datasets/gtsdb   # relative paths are resolved against the repository root
+      env: TSRGATE_GTSDB                  # optional: an environment variable that overrides the path
+      annotations_sha256: 5d1c...         # optional: refuse any other annotations file
+    # source: {synth: {images: 1000, seed: 7, version: "1"}}   # the generated world, regenerated on demand
+    selection:
+      tags: {gtsdb_split: test}  # image tags or top-level image fields; a list value means "any of"
+      split: test                # shorthand for tags {split: test}; or {field: gtsdb_split, value: test}
+      size: {min: 0, max: 16}    # box longer side in px, min <= side < max
+      classes: [stop, give_way]  # class names or ids
+      rare: {fewest: 5, counted_on: {split: train}}  # or {below: 20}: classes rare in a reference subset
+      min_occluded: 0.3          # the box's `occluded` attribute
+      negatives: drop            # keep or drop images left with no selected box
+      max_images: 200            # a seeded, stable subset when more images qualify
+    transforms:
+      - {name: night, severity: 3, params: {horizon: 0.6}}
+    taxonomy:                    # optional: score on an evaluation taxonomy instead of the source classes
+      categories: [prohibitory, danger, mandatory, other]
+      source: {by_field: supercategory}
+      model: {identity: true, same_as_source: true, unmapped: ignore}
+
+Box criteria (size, classes, rare, min_occluded) all have to hold for a box to be selected; other
+boxes in kept images become ignore regions. The spec's sha256 is taken over the canonical JSON of
+the parsed YAML, so comments and layout do not count as changes but every value does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gate.data.coco import TagValue
+from gate.errors import InputError
+from gate.storage import canonical_json, sha256_bytes
+from gate.suites.transforms.registry import TRANSFORMS, get_transform
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+VERSION_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+IGNORE = "ignore"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SynthSource(_Strict):
+    """The generated world's parameters: enough to regenerate it anywhere."""
+
+    images: int = Field(gt=0, le=100000)
+    seed: int = Field(ge=0)
+    version: str
+
+
+class SuiteSource(_Strict):
+    dataset: str | None = None
+    env: str | None = None
+    annotations_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    synth: SynthSource | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SuiteSource:
+        if (self.dataset is None) == (self.synth is None):
+            raise ValueError("give exactly one of `dataset` (a folder) or `synth` (world parameters)")
+        if self.synth is not None and self.env is not None:
+            raise ValueError("`env` only applies to a `dataset` source")
+        return self
+
+    @property
+    def kind(self) -> Literal["dataset", "synth"]:
+        return "synth" if self.synth is not None else "dataset"
+
+
+TagCondition = TagValue | list[TagValue]
+
+
+class SplitSelection(_Strict):
+    field: str = "split"
+    value: TagCondition
+
+
+class SizeRange(_Strict):
+    """Box longer side in pixels: min <= side < max."""
+
+    min: float = Field(0.0, ge=0)
+    max: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SizeRange:
+        if self.max is not None and self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class RareSelection(_Strict):
+    """Rare classes, counted on a reference subset of the source (e.g. its training split).
+
+    `fewest: K` takes the K classes with the fewest reference instances among the classes that have
+    boxes in the selected images (ties by class id); `below: N` takes classes with fewer than N.
+    """
+
+    fewest: int | None = Field(None, gt=0)
+    below: int | None = Field(None, gt=0)
+    counted_on: dict[str, TagCondition] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> RareSelection:
+        if (self.fewest is None) == (self.below is None):
+            raise ValueError("give exactly one of `fewest` or `below`")
+        return self
+
+
+class Selection(_Strict):
+    tags: dict[str, TagCondition] = Field(default_factory=dict)
+    split: SplitSelection | TagCondition | None = None
+    size: SizeRange | None = None
+    classes: list[str | int] | None = Field(None, min_length=1)
+    rare: RareSelection | None = None
+    min_occluded: float | None = Field(None, ge=0, le=1)
+    negatives: Literal["keep", "drop"] = "drop"
+    max_images: int | None = Field(None, gt=0)
+
+    def image_conditions(self) -> dict[str, TagCondition]:
+        """Tag conditions an image must meet, with the split folded in."""
+        conditions = dict(self.tags)
+        if isinstance(self.split, SplitSelection):
+            conditions[self.split.field] = self.split.value
+        elif self.split is not None:
+            conditions["split"] = self.split
+        return conditions
+
+    @property
+    def has_box_criteria(self) -> bool:
+        return any(c is not None for c in (self.size, self.classes, self.rare, self.min_occluded))
+
+
+class TransformStep(_Strict):
+    name: str
+    severity: int
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> TransformStep:
+        try:
+            family = get_transform(self.name)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        family.resolve(self.severity, self.params)  # raises ValueError naming the bad value
+        return self
+
+
+class SourceMapping(_Strict):
+    """Source classes -> evaluation categories.
+
+    `map` keys are class names or shell patterns (`speed_limit_*`); exact names win over patterns,
+    then patterns in the order written. `by_field` maps a class to the value of one of its fields
+    (e.g. `supercategory`). Values are category names or `ignore`.
+    """
+
+    by_field: str | None = None
+    map: dict[str, str] = Field(default_factory=dict)
+    unmapped: Literal["ignore", "error"] = "error"
+
+
+class ModelMapping(_Strict):
+    """Model class names -> evaluation categories, applied to predictions at evaluation time.
+
+    Tried in order: `map` (names or patterns), a name equal to an evaluation category (`identity`),
+    the source mapping applied to the name (`same_as_source`, for a model that predicts the source's
+    own classes); anything else follows `unmapped`.
+    """
+
+    map: dict[str, str] = Field(default_factory=dict)
+    identity: bool = True
+    same_as_source: bool = True
+    unmapped: Literal["ignore", "error"] = "ignore"
+
+
+class TaxonomySpec(_Strict):
+    categories: list[str] = Field(min_length=1)
+    source: SourceMapping = Field(default_factory=SourceMapping)
+    model: ModelMapping = Field(default_factory=ModelMapping)
+
+    @model_validator(mode="after")
+    def _targets_known(self) -> TaxonomySpec:
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError("taxonomy categories must be unique")
+        if IGNORE in self.categories:
+            raise ValueError(f"'{IGNORE}' is reserved and cannot be a category")
+        known = set(self.categories) | {IGNORE}
+        for side, mapping in (("source", self.source.map), ("model", self.model.map)):
+            for key, target in mapping.items():
+                if target not in known:
+                    raise ValueError(f"{side}.map['{key}'] -> '{target}' is not a taxonomy category or '{IGNORE}'")
+        return self
+
+
+class SuiteSpec(_Strict):
+    name: str
+    version: str
+    description: str = ""
+    seed: int = Field(ge=0)
+    source: SuiteSource
+    selection: Selection = Field(default_factory=Selection)
+    transforms: list[TransformStep] = Field(default_factory=list)
+    taxonomy: TaxonomySpec | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(f"name must be a lower-case slug (letters, digits, '-'), got {value!r}")
+        return value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> str:
+        text = str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        if not isinstance(text, str) or not VERSION_PATTERN.match(text):
+            raise ValueError(f"version must look like 1 or 1.2, got {value!r}")
+        return text
+
+
+class LoadedSpec(BaseModel):
+    """A validated spec with where it came from and the hash of its content."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: SuiteSpec
+    path: Path
+    sha256: str
+    raw: dict[str, Any]
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"invalid suite spec at {where}: {msg}{more}" if where else f"invalid suite spec: {msg}{more}"
+
+
+def spec_sha256(raw: dict[str, Any]) -> str:
+    """The content hash of a parsed spec (canonical JSON: key order and YAML layout do not matter)."""
+    return sha256_bytes(canonical_json(raw))
+
+
+def parse_spec(raw: Any, path: str | Path) -> LoadedSpec:
+    """Validate an already-parsed spec mapping; any problem is one InputError naming `path`."""
+    if not isinstance(raw, dict):
+        raise InputError("a suite spec must be a YAML mapping (name, version, source, ...)", path=path)
+    try:
+        content = spec_sha256(raw)
+    except (TypeError, ValueError):
+        raise InputError("spec values must be plain YAML (text, numbers, lists, mappings with text keys)",
+                         path=path) from None
+    try:
+        spec = SuiteSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_first_error(exc), path=path) from None
+    return LoadedSpec(spec=spec, path=Path(path), sha256=content, raw=raw)
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Read and validate a spec YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("suite spec not found", path=path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"not valid YAML ({first})", path=path) from None
+    return parse_spec(raw, path)
+
+
+def known_transform_names() -> list[str]:
+    return sorted(TRANSFORMS)
