@@ -136,6 +136,48 @@ def _load_pickle_state(path: Path) -> dict[str, Any]:
     return state
 
 
+def _has_own_key_names(model, weights_file: Path) -> bool:
+    """True when the file uses the module's own state-dict names (tsrgate model folders do)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(weights_file), framework="np") as handle:
+            return set(handle.keys()) == set(model.state_dict())
+    except (SafetensorError, OSError) as exc:
+        raise InputError(f"corrupt safetensors file ({exc})", path=weights_file) from None
+
+
+def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
+    """Load a checkpoint written by `save_pretrained`, whose tensor names transformers renames on load.
+
+    transformers' own loader does the renaming; every tensor must be used and every parameter
+    found, else the checkpoint is not this architecture.
+    """
+    import tempfile
+
+    from transformers import RTDetrForObjectDetection
+
+    from gate.models.rtdetr import config_from_dict
+
+    with tempfile.TemporaryDirectory(prefix="tsrgate-ingest-") as tmp:
+        folder = Path(tmp)
+        (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        (folder / SAFETENSORS_FILE).symlink_to(weights_file.resolve())
+        try:
+            model, info = RTDetrForObjectDetection.from_pretrained(
+                folder, config=config_from_dict(config), local_files_only=True, output_loading_info=True
+            )
+        except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad checkpoint
+            raise InputError(f"weights do not load as RT-DETR ({type(exc).__name__}: {exc})",
+                             path=weights_file) from None
+    problems = [f"{kind} {sorted(info[kind])[:3]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")
+                if info.get(kind)]
+    if problems:
+        raise InputError(f"weights do not fit the architecture: {'; '.join(problems)}", path=weights_file)
+    model.eval()
+    return model
+
+
 def _check_onnx(path: Path, card: ModelCard) -> None:
     import onnx
 
@@ -215,8 +257,12 @@ def ingest_model(
                 save_weights(model, target)
             else:
                 check_safetensors_classes(weights_file, config_num_labels(config))
-                load_weights(model, weights_file)  # every tensor present with the right shape
-                shutil.copyfile(weights_file, target)
+                if _has_own_key_names(model, weights_file):
+                    load_weights(model, weights_file)  # every tensor present with the right shape
+                    shutil.copyfile(weights_file, target)
+                else:
+                    model = _load_hf_checkpoint(config, weights_file)
+                    save_weights(model, target)
             raw["weights"] = {"parameters": count_parameters(model)}
         digest = sha256_file(target)
         if recorded_sha and recorded_sha != digest and kind != "pickle":

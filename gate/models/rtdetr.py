@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,6 @@ def build_config(size: str, class_names: list[str]):
     d_model = spec["d_model"]
     return RTDetrConfig(
         backbone_config=backbone,
-        use_timm_backbone=False,
         freeze_backbone_batch_norms=False,
         num_labels=len(class_names),
         id2label=dict(enumerate(class_names)),
@@ -102,9 +102,9 @@ def config_to_dict(config) -> dict[str, Any]:
     data = config.to_dict()
     data.pop("transformers_version", None)
     data.pop("_name_or_path", None)
-    # id2label keys become strings in JSON; store them that way so a round trip is exact.
-    data["id2label"] = {str(k): v for k, v in data["id2label"].items()}
-    return data
+    # JSON turns integer keys (id2label, also the backbone's) into strings; store the JSON form so
+    # that a card written and read back compares equal.
+    return json.loads(json.dumps(data))
 
 
 def build_model(config_dict: dict[str, Any], seed: int | None = None):

@@ -1,0 +1,103 @@
+"""Training: bit-exact resume, and bad inputs that leave no partial model folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from safetensors.numpy import load_file
+
+from gate.errors import InputError, RefusedError
+from gate.models.recipe import parse_recipe
+from gate.models.train import train_model
+
+TINY = {
+    "name": "resume-test",
+    "model": {"size": "tiny", "preprocessing": {"input_size": [96, 128]}},
+    "steps": 4,
+    "batch_size": 2,
+    "threads": 1,
+    "checkpoint_interval": 2,
+    "evaluation": {"interval": 2},
+    "mining": {"images_per_round": 3},
+    "augmentation": {"photometric": {"night_prob": 0.5, "rain_prob": 0.5}},
+    "splits": {"train": {"tag": "split", "values": ["train"]}, "validate_on": {"tag": "split", "values": ["val"]}},
+}
+
+
+def _weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_stop_and_resume_gives_the_same_weights_as_one_run(shapes_data, tmp_path):
+    recipe = parse_recipe(TINY)
+    straight = train_model(shapes_data, recipe, tmp_path / "straight", work_dir=tmp_path / "w1", progress=False)
+
+    stopped = train_model(shapes_data, recipe, tmp_path / "resumed", work_dir=tmp_path / "w2", progress=False,
+                          stop_after=2)
+    assert stopped.model_dir is None and stopped.steps_done == 2
+    assert not (tmp_path / "resumed").exists()  # interrupted: no partial model folder
+    resumed = train_model(shapes_data, recipe, tmp_path / "resumed", work_dir=tmp_path / "w2", progress=False,
+                          resume=True)
+
+    assert resumed.card.weights.sha256 == straight.card.weights.sha256
+    a, b = _weights(straight.model_dir), _weights(resumed.model_dir)
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+    mined_a = json.loads((straight.model_dir / "training" / "mined.json").read_text())
+    mined_b = json.loads((resumed.model_dir / "training" / "mined.json").read_text())
+    assert mined_a == mined_b and len(mined_a["rounds"]) == 1
+    assert not (tmp_path / "w2" / "checkpoint").exists()  # cleaned up after success
+
+
+def test_existing_checkpoint_needs_resume_or_force(shapes_data, tmp_path):
+    recipe = parse_recipe({**TINY, "evaluation": {"interval": 0}})
+    train_model(shapes_data, recipe, tmp_path / "m", work_dir=tmp_path / "w", progress=False, stop_after=2)
+    with pytest.raises(RefusedError, match="pass --resume"):
+        train_model(shapes_data, recipe, tmp_path / "m", work_dir=tmp_path / "w", progress=False)
+    changed = parse_recipe({**TINY, "evaluation": {"interval": 0}, "seed": 5})
+    with pytest.raises(RefusedError, match="different recipe"):
+        train_model(shapes_data, changed, tmp_path / "m", work_dir=tmp_path / "w", progress=False, resume=True)
+
+
+def test_classes_that_do_not_match_the_dataset(shapes_data, tmp_path):
+    recipe = parse_recipe({**TINY, "classes": {"source": "categories", "names": ["red_disc", "stop"]}})
+    with pytest.raises(InputError, match="dataset categories do not match the recipe's classes"):
+        train_model(shapes_data, recipe, tmp_path / "m", work_dir=tmp_path / "w", progress=False)
+    assert not (tmp_path / "m").exists()
+
+
+def test_empty_training_split(shapes_data, tmp_path):
+    recipe = parse_recipe({**TINY, "splits": {"train": {"tag": "split", "values": ["nowhere"]}}})
+    with pytest.raises(InputError, match=r"no training images: the split split in \['nowhere'\] matches none"):
+        train_model(shapes_data, recipe, tmp_path / "m", work_dir=tmp_path / "w", progress=False)
+    assert not (tmp_path / "m").exists()
+
+
+def test_dataset_without_boxes(tmp_path):
+    from tests.models.shapes import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "data", images=2)
+    coco = json.loads((data / "annotations.json").read_text())
+    coco["annotations"] = []
+    (data / "annotations.json").write_text(json.dumps(coco))
+    with pytest.raises(InputError, match="no training boxes"):
+        train_model(data, parse_recipe(TINY), tmp_path / "m", work_dir=tmp_path / "w", progress=False)
+
+
+def test_cli_train_errors_are_one_line(run_cli, shapes_data, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nmodel: {preprocessing: {input_size: [64, 64]}}\nsteps: 2\nlr: 0.1\n")
+    result = run_cli("train", "--data", shapes_data, "--recipe", recipe, "--out", tmp_path / "m")
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {recipe}: invalid recipe at lr: unknown key (not a recipe setting)"
+    result = run_cli("train", "--data", tmp_path / "nodata", "--recipe", recipe, "--out", tmp_path / "m")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_existing_model_folder_is_not_replaced_without_force(shapes_data, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "card.json").write_text("{}")
+    with pytest.raises(RefusedError, match="already exists"):
+        train_model(shapes_data, parse_recipe(TINY), tmp_path / "m", work_dir=tmp_path / "w", progress=False)
+    assert (tmp_path / "m" / "card.json").read_text() == "{}"
