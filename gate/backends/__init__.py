@@ -15,6 +15,10 @@ from gate.errors import InputError
 
 _REGISTRY: dict[str, str] = {
     "torch": "gate.backends.torch_backend:TorchBackend",
+    "onnx": "gate.backends.onnx_backend:OnnxBackend",
+    "int8": "gate.backends.int8_backend:Int8Backend",
+    "tensorrt": "gate.backends.tensorrt_backend:TensorRTBackend",
+    "tensorrt-int8": "gate.backends.tensorrt_backend:TensorRTInt8Backend",
 }
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "gate.cli.history",
     "gate.cli.models",
     "gate.cli.suite",
+    "gate.cli.export",
 ]
 
 
