@@ -5,6 +5,7 @@ Public API:
 - `SYNTH_CLASSES`: the ordered sign classes (COCO category ids 1..N) with family, supercategory, region.
 - `generate_world(out, images, seed, force=False)`: write a dataset folder (images/ + annotations.json).
 - `render_scene(seed, index)`: render one image in memory (pixels, tags, signs, occluder mask).
+- `plan_scene(seed, index)`: the same image's tags and sign placements without painting (fast).
 - `paint_occluder` / `box_fraction`: the occluders and the coverage measure, for reuse by transforms.
 """
 
@@ -16,9 +17,11 @@ from gate.data.synth.world import (
     DEFAULT_WIDTH,
     GENERATOR,
     WORLD_VERSION,
+    ScenePlan,
     SynthScene,
     SynthSign,
     generate_world,
+    plan_scene,
     render_scene,
     split_for_index,
 )
@@ -32,12 +35,14 @@ __all__ = [
     "SYNTH_CLASSES",
     "WORLD_VERSION",
     "OccluderPatch",
+    "ScenePlan",
     "SignClass",
     "SynthScene",
     "SynthSign",
     "box_fraction",
     "generate_world",
     "paint_occluder",
+    "plan_scene",
     "render_scene",
     "split_for_index",
     "synth_categories",

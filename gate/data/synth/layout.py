@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from gate.data.synth.classes import SYNTH_CLASSES, classes_for_region, same_family
-from gate.data.synth.scene import SceneCanvas
+from gate.data.synth.scene import RoadLayout
 from gate.data.synth.signs import sign_face
 from gate.data.synth.warp import SignPose
 
-MIN_SIGN_PX = 8.0
+MIN_SIGN_PX = 9.0
 MAX_SIGN_PX = 120.0
 SIGN_METRES = 0.8  # physical longer side of a sign face
 SIGNS_PER_IMAGE = (1, 2, 3, 4, 5, 6)
@@ -71,9 +71,9 @@ def _appearance(rng: np.random.Generator, size: float) -> tuple[float, float, fl
     return gain, fade, blur
 
 
-def plan_signs(rng: np.random.Generator, canvas: SceneCanvas, region: str) -> list[SignPlacement]:
+def plan_signs(rng: np.random.Generator, road: RoadLayout, region: str) -> list[SignPlacement]:
     """Choose 1-6 signs for the scene; returned far to near (the order they are drawn in)."""
-    geo = canvas.geometry
+    geo = road.geometry
     width, height = geo.width, geo.height
     target = int(rng.choice(SIGNS_PER_IMAGE, p=_SIGNS_PER_IMAGE_P))
     occupied: list[tuple[float, float, float, float]] = []
@@ -86,7 +86,7 @@ def plan_signs(rng: np.random.Generator, canvas: SceneCanvas, region: str) -> li
         size = float(math.exp(rng.uniform(math.log(MIN_SIGN_PX), math.log(MAX_SIGN_PX))))
         distance = geo.focal * SIGN_METRES / size
         side = -1 if rng.random() < _P_LEFT_SIDE else 1
-        edge = canvas.road_edges[1] if side > 0 else canvas.road_edges[0]
+        edge = road.road_edges[1] if side > 0 else road.road_edges[0]
         lateral = edge + side * float(rng.uniform(0.4, 2.5))
         mount = float(rng.uniform(1.9, 2.7))
         cx, cy = geo.project(lateral, distance, mount)
@@ -104,7 +104,9 @@ def plan_signs(rng: np.random.Generator, canvas: SceneCanvas, region: str) -> li
         stacked_scale = float(rng.uniform(0.85, 1.0))
         appearance = [_appearance(rng, size) for _ in range(2)]
         w, h = _face_extent(class_index, size, squash)
-        if truncate:
+        cx = float(np.clip(cx, w / 2 + 2, width - w / 2 - 2))
+        cy = float(np.clip(cy, h / 2 + 2, height - h / 2 - 2))
+        if truncate:  # push the sign over one border by the chosen fraction of its size
             if truncation_side == 0:
                 cx = -truncation * w + w / 2
             elif truncation_side == 1:
@@ -112,9 +114,6 @@ def plan_signs(rng: np.random.Generator, canvas: SceneCanvas, region: str) -> li
             else:
                 cy = -truncation * h + h / 2
                 stacked = False
-        else:
-            cx = float(np.clip(cx, w / 2 + 2, width - w / 2 - 2))
-            cy = float(np.clip(cy, h / 2 + 2, height - h / 2 - 2))
         box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
         group = [(class_index, size, cx, cy, box, appearance[0])]
         if stacked:

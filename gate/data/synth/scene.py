@@ -40,6 +40,27 @@ class RoadGeometry:
 
 
 @dataclass(frozen=True)
+class RoadLayout:
+    """The scene's fixed structure, drawn before any pixel: camera, lanes, shoulder, surroundings."""
+
+    geometry: RoadGeometry
+    environment: str  # rural, suburban, urban or dry
+    lanes: int
+    own_lane: int  # the lane the camera drives in (right-hand traffic)
+    shoulder: float  # metres of shoulder or pavement outside each road edge
+
+    @property
+    def lane_bounds(self) -> list[float]:
+        """Lateral positions (metres) of the lane boundaries, left road edge first."""
+        return [(i - self.own_lane - 0.5) * LANE_WIDTH for i in range(self.lanes + 1)]
+
+    @property
+    def road_edges(self) -> tuple[float, float]:
+        bounds = self.lane_bounds
+        return bounds[0], bounds[-1]
+
+
+@dataclass(frozen=True)
 class LightSource:
     """A bright spot that glows at dusk and night (centre, radius in pixels, colour, strength 0..1)."""
 
@@ -60,7 +81,6 @@ class SceneCanvas:
     sky: np.ndarray
     lights: list[LightSource] = field(default_factory=list)
     road_mask: np.ndarray | None = None
-    road_edges: tuple[float, float] = (-5.25, 1.75)  # lateral metres of the left and right road edges
 
 
 # Sky gradient (zenith colour, horizon colour) per time of day and weather.
@@ -101,8 +121,9 @@ def smooth_noise(rng: np.random.Generator, height: int, width: int, cells: tuple
     return np.clip(np.asarray(up), -1.0, 1.0)
 
 
-def make_geometry(rng: np.random.Generator, width: int, height: int) -> RoadGeometry:
-    return RoadGeometry(
+def make_road(rng: np.random.Generator, width: int, height: int) -> RoadLayout:
+    """Draw the camera pose and the road's structure for one scene."""
+    geometry = RoadGeometry(
         width=width,
         height=height,
         horizon=float(rng.uniform(0.36, 0.5) * height),
@@ -110,6 +131,11 @@ def make_geometry(rng: np.random.Generator, width: int, height: int) -> RoadGeom
         focal=float(rng.uniform(0.78, 0.9) * width),
         curvature=float(rng.uniform(-0.0007, 0.0007)),
     )
+    environment = str(rng.choice(["rural", "suburban", "urban", "dry"], p=[0.35, 0.3, 0.25, 0.1]))
+    lanes = int(rng.choice([2, 3, 4], p=[0.55, 0.25, 0.2]))
+    # Right-hand traffic in both regions: the camera drives in one of the right half's lanes.
+    own = lanes - 1 if lanes <= 2 else int(rng.integers(lanes // 2, lanes))
+    return RoadLayout(geometry, environment, lanes, own, float(rng.uniform(0.8, 2.5)))
 
 
 class _Painter:
@@ -147,11 +173,12 @@ def _road_edge(geo: RoadGeometry, lateral: float, distances: np.ndarray) -> list
     return [geo.project(lateral, float(d)) for d in distances]
 
 
-def paint_background(rng: np.random.Generator, width: int, height: int, time: str, weather: str,
+def paint_background(rng: np.random.Generator, road: RoadLayout, time: str, weather: str,
                      region: str) -> SceneCanvas:
     """Paint sky, terrain, road, lane marks and roadside objects for one scene."""
-    geo = make_geometry(rng, width, height)
-    environment = str(rng.choice(["rural", "suburban", "urban", "dry"], p=[0.35, 0.3, 0.25, 0.1]))
+    geo = road.geometry
+    width, height = geo.width, geo.height
+    environment = road.environment
     sky_top, sky_bottom = _SKY[(time, weather)]
     base = _sky_gradient(height, width, geo.horizon, _jitter(rng, sky_top, 6), _jitter(rng, sky_bottom, 6))
     if weather == "clear" and time != "night":
@@ -179,13 +206,11 @@ def paint_background(rng: np.random.Generator, width: int, height: int, time: st
     _paint_far_band(rng, paint, geo, environment, time, lights)
 
     # Road: lanes of 3.5 m; the camera drives in lane `own`.
-    lanes = int(rng.choice([2, 3, 4], p=[0.55, 0.25, 0.2]))
-    # Right-hand traffic in both regions: the camera drives in one of the right half's lanes.
-    own = lanes - 1 if lanes <= 2 else int(rng.integers(lanes // 2, lanes))
-    bounds = [(i - own - 0.5) * LANE_WIDTH for i in range(lanes + 1)]
+    lanes, own = road.lanes, road.own_lane
+    bounds = road.lane_bounds
     near = geo.focal * geo.camera_height / (height - geo.horizon + 30)
     distances = np.geomspace(near, ROAD_FAR, 40)
-    shoulder = float(rng.uniform(0.8, 2.5))
+    shoulder = road.shoulder
     shoulder_color = _jitter(rng, (150, 146, 138) if environment in ("urban", "suburban") else (128, 120, 104), 8)
     left = _road_edge(geo, bounds[0] - shoulder, distances)
     right = _road_edge(geo, bounds[-1] + shoulder, distances)
@@ -211,7 +236,7 @@ def paint_background(rng: np.random.Generator, width: int, height: int, time: st
     mottle = smooth_noise(rng, height, width, (10, 16)) * 0.04 + smooth_noise(rng, height, width, (60, 96)) * 0.03
     pixels[~sky] *= (1.0 + mottle[~sky])[:, None]
     return SceneCanvas(geo, np.clip(pixels, 0, 255), depth_out, sky, lights,
-                       road_mask=np.asarray(road_mask_img) > 127, road_edges=(bounds[0], bounds[-1]))
+                       road_mask=np.asarray(road_mask_img) > 127)
 
 
 def _paint_far_band(rng, paint: _Painter, geo: RoadGeometry, environment: str, time: str, lights) -> None:

@@ -254,5 +254,7 @@ def sign_face(class_index: int) -> Image.Image:
     width, height = (big, round(big / aspect)) if aspect >= 1 else (round(big * aspect), big)
     face = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     _FACE_PAINTERS[sign.face](face, sign)
-    small = face.convert("RGBa").reduce(_SUPERSAMPLE)
-    return small
+    # Rounded corners pull a triangle's outline in from its canvas; crop to what was painted so the
+    # face's canvas is exactly the sign's extent.
+    face = face.crop(face.getchannel("A").getbbox())
+    return face.convert("RGBa").reduce(_SUPERSAMPLE)

@@ -23,7 +23,7 @@ from gate.data.dataset import ANNOTATIONS_FILE, IMAGES_DIR
 from gate.data.synth.classes import REGIONS, category_id, synth_categories
 from gate.data.synth.layout import SignPlacement, plan_signs
 from gate.data.synth.occluders import OCCLUDER_KINDS, OccluderLayer, box_fraction, paint_occluder
-from gate.data.synth.scene import SceneCanvas, paint_background
+from gate.data.synth.scene import RoadLayout, SceneCanvas, make_road, paint_background
 from gate.data.synth.signs import sign_face
 from gate.data.synth.warp import WarpedSign, warp_sign
 from gate.data.synth.weather import LightingInputs, apply_camera, apply_lighting, apply_weather
@@ -96,6 +96,34 @@ def _draw_conditions(rng: np.random.Generator, index: int) -> dict[str, str]:
     return {"time": time, "weather": weather, "region": region, "split": split_for_index(index)}
 
 
+_STREAMS = ("conditions", "road", "signs", "background", "occluders", "effects")
+
+
+def _random_streams(seed: int, index: int) -> dict[str, np.random.Generator]:
+    """Independent generators per concern, all from (seed, index): repainting the background
+    differently, say, leaves the signs' classes and positions as they were."""
+    children = np.random.SeedSequence([seed, index]).spawn(len(_STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(_STREAMS, children, strict=True)}
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    """What an image will contain, decided before any pixel is painted (cheap to compute)."""
+
+    index: int
+    tags: dict[str, str]
+    road: RoadLayout
+    placements: list[SignPlacement]
+
+
+def plan_scene(seed: int, index: int, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT) -> ScenePlan:
+    """The tags, road and sign placements of image `index`, exactly as `render_scene` will use them."""
+    streams = _random_streams(seed, index)
+    tags = _draw_conditions(streams["conditions"], index)
+    road = make_road(streams["road"], width, height)
+    return ScenePlan(index, tags, road, plan_signs(streams["signs"], road, tags["region"]))
+
+
 def _draw_pole(canvas: SceneCanvas, pole: tuple[float, float, float, float], distance: float) -> None:
     """A metal post with anti-aliased vertical edges (partial coverage of the edge columns)."""
     height, width = canvas.depth.shape
@@ -162,10 +190,10 @@ def render_scene(seed: int, index: int, width: int = DEFAULT_WIDTH, height: int 
     draws, same annotations), which lets a test check each recorded occluded fraction against the
     pixels that the occluders actually changed.
     """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
-    tags = _draw_conditions(rng, index)
-    canvas = paint_background(rng, width, height, tags["time"], tags["weather"], tags["region"])
-    placements = plan_signs(rng, canvas, tags["region"])
+    plan = plan_scene(seed, index, width, height)
+    streams = _random_streams(seed, index)
+    tags, placements = plan.tags, plan.placements
+    canvas = paint_background(streams["background"], plan.road, tags["time"], tags["weather"], tags["region"])
 
     for placement in placements:
         if placement.pole is not None:
@@ -178,6 +206,7 @@ def render_scene(seed: int, index: int, width: int = DEFAULT_WIDTH, height: int 
         full_boxes.append(warped.box)
     boxes = [_clip_box(b, width, height) for b in full_boxes]
 
+    rng = streams["occluders"]
     layer = OccluderLayer(height, width)
     occluder_kinds: list[str | None] = []
     for i, placement in enumerate(placements):
@@ -206,12 +235,15 @@ def render_scene(seed: int, index: int, width: int = DEFAULT_WIDTH, height: int 
         visible_signs = sign_cover * (1 - layer.alpha)
     inputs = LightingInputs(depth=canvas.depth, sky=canvas.sky & (canvas.depth >= 999.0), signs=visible_signs,
                             road=canvas.road_mask, lights=canvas.lights)
+    rng = streams["effects"]
     image = apply_lighting(rng, image, tags["time"], inputs)
     image = apply_weather(rng, image, tags["time"], tags["weather"], inputs)
     pixels = apply_camera(rng, image, tags["time"])
 
     signs = []
     for placement, full, box, kind in zip(placements, full_boxes, boxes, occluder_kinds, strict=True):
+        if box[2] - box[0] < 1.0 or box[3] - box[1] < 1.0:  # (guard) nothing of this sign is in the frame
+            continue
         full_area = _area(full)
         truncated = 1.0 - _area(box) / full_area if full_area > 0 else 0.0
         signs.append(SynthSign(
