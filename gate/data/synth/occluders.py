@@ -184,13 +184,13 @@ def _vehicle(rng, box, target: float, width: int, height: int) -> OccluderPatch:
                           fill=shadow_color)
     lamp_w = max(2.0, 0.05 * reach)
     lamp_x0 = corner_x + 0.02 * reach if extends_right else corner_x - 0.02 * reach - lamp_w
-    canvas.draw.rectangle([canvas.pt(lamp_x0, corner_y + 0.38 * tall), canvas.pt(lamp_x0 + lamp_w, corner_y + 0.6 * tall)],
-                          fill=(196, 28, 30, 255))
+    lamp = [canvas.pt(lamp_x0, corner_y + 0.38 * tall), canvas.pt(lamp_x0 + lamp_w, corner_y + 0.6 * tall)]
+    canvas.draw.rectangle(lamp, fill=(196, 28, 30, 255))
     wheel_r = 0.12 * tall
     wheel_x = corner_x + (0.25 * reach if extends_right else -0.25 * reach)
     wheel_y = height - 0.2 * wheel_r
-    canvas.draw.ellipse([canvas.pt(wheel_x - wheel_r, wheel_y - wheel_r), canvas.pt(wheel_x + wheel_r, wheel_y + wheel_r)],
-                        fill=(18, 18, 20, 255))
+    wheel = [canvas.pt(wheel_x - wheel_r, wheel_y - wheel_r), canvas.pt(wheel_x + wheel_r, wheel_y + wheel_r)]
+    canvas.draw.ellipse(wheel, fill=(18, 18, 20, 255))
     return canvas.finish("vehicle")
 
 

@@ -248,7 +248,8 @@ def _paint_far_band(rng, paint: _Painter, geo: RoadGeometry, environment: str, t
     amp = rng.uniform(2, 14, size=3)
     profile = geo.horizon - 2 - np.abs(sum(a * np.sin(f * xs + p) for a, f, p in zip(amp, freq, phase, strict=True)))
     hill = _jitter(rng, (70, 96, 70) if environment != "dry" else (140, 120, 96), 10)
-    pts = [(float(x), float(y)) for x, y in zip(xs, profile, strict=True)] + [(width, geo.horizon + 1), (0, geo.horizon + 1)]
+    pts = [(float(x), float(y)) for x, y in zip(xs, profile, strict=True)]
+    pts += [(width, geo.horizon + 1), (0, geo.horizon + 1)]
     paint.polygon(pts, hill, 400.0)
     if environment in ("urban", "suburban"):
         count = int(rng.integers(3, 9))
