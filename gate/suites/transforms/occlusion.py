@@ -63,8 +63,8 @@ class _Window:
     def __init__(self, box, height: int, width: int):
         x0, y0, x1, y1 = box
         bw, bh = x1 - x0, y1 - y0
-        self.c0 = max(0, int(np.floor(x0 - 2.5 * bw)))
-        self.c1 = min(width, int(np.ceil(x1 + 2.5 * bw)))
+        self.c0 = max(0, int(np.floor(x0 - 6.0 * bw)))
+        self.c1 = min(width, int(np.ceil(x1 + 6.0 * bw)))
         self.r0 = max(0, int(np.floor(y0 - 3.0 * bh)))
         self.r1 = height  # poles and vehicles stand on the ground below the sign
         self.box = (x0 - self.c0, y0 - self.r0, x1 - self.c0, y1 - self.r0)
@@ -111,7 +111,7 @@ def _vehicle(rng: np.random.Generator, win: _Window, target: float) -> Painter:
     from_left = bool(rng.integers(2))
     reach = rng.uniform(min(0.95, target + 0.25), 1.25) * bw  # how far the body reaches across the box
     inner = x0 + reach if from_left else x1 - reach
-    outer = x0 - 3 * bw if from_left else x1 + 3 * bw
+    outer = x0 - 7 * bw if from_left else x1 + 7 * bw  # a vehicle is much wider than a sign
     left, right = min(inner, outer), max(inner, outer)
     paint_colour = np.array(CAR_PAINT[int(rng.integers(len(CAR_PAINT)))], dtype=np.float64)
     w, h = win.size
