@@ -26,6 +26,8 @@ def _px(n: int, *points: Point) -> list[tuple[float, float]]:
 def _text_ink(text: str, bold: int) -> Image.Image:
     """The glyphs of `text` as an 'L' mask cropped to the ink, rendered once per process."""
     font = ImageFont.load_default(size=_TEXT_RENDER_SIZE)
+    if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow built without FreeType: small bitmap
+        bold = 0  # font, no stroke support; the glyphs are scaled up below all the same
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     left, top, right, bottom = probe.textbbox((0, 0), text, font=font, stroke_width=bold)
     canvas = Image.new("L", (right - left + 4, bottom - top + 4), 0)

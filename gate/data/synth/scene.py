@@ -182,8 +182,13 @@ def paint_background(rng: np.random.Generator, road: RoadLayout, time: str, weat
     sky_top, sky_bottom = _SKY[(time, weather)]
     base = _sky_gradient(height, width, geo.horizon, _jitter(rng, sky_top, 6), _jitter(rng, sky_bottom, 6))
     if weather == "clear" and time != "night":
-        # Soft cumulus: thresholded low-frequency noise, stronger near the top of the sky.
-        clouds = np.clip(smooth_noise(rng, height, width, (4, 7)) * 1.6 - 0.3, 0, 1) * float(rng.uniform(0.3, 0.8))
+        # Soft, wide cloud banks: thresholded noise stretched horizontally, thinning towards the horizon
+        # (where haze takes over) and towards the zenith.
+        field = smooth_noise(rng, height, width, (6, 5)) * 0.7 + smooth_noise(rng, height, width, (14, 12)) * 0.3
+        rows = np.arange(height, dtype=np.float32)[:, None] / max(geo.horizon, 1.0)
+        band = np.clip(np.sin(np.clip(rows, 0, 1) * np.pi) * 1.3, 0, 1)
+        cover = float(rng.uniform(-0.1, 0.35))
+        clouds = np.clip((field + cover) * 2.2, 0, 1) * band * float(rng.uniform(0.4, 0.85))
         tint = np.array((250, 250, 252) if time == "day" else (236, 180, 150), np.float32)
         base = base * (1 - clouds[..., None]) + tint * clouds[..., None]
     image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
@@ -215,7 +220,9 @@ def paint_background(rng: np.random.Generator, road: RoadLayout, time: str, weat
     left = _road_edge(geo, bounds[0] - shoulder, distances)
     right = _road_edge(geo, bounds[-1] + shoulder, distances)
     paint.color.polygon(left + right[::-1], fill=shoulder_color)
-    asphalt = _jitter(rng, (88, 88, 92), 10)
+    # Asphalt varies in lightness (new and dark, old and pale), barely in hue.
+    level = float(rng.uniform(-18, 22))
+    asphalt = _jitter(rng, (88 + level, 88 + level, 91 + level), 2.5)
     road_left = _road_edge(geo, bounds[0], distances)
     road_right = _road_edge(geo, bounds[-1], distances)
     paint.color.polygon(road_left + road_right[::-1], fill=asphalt)
@@ -234,7 +241,7 @@ def paint_background(rng: np.random.Generator, road: RoadLayout, time: str, weat
     sky = depth_out >= FAR_DEPTH
     # Texture: low-frequency mottling on everything that is not sky (asphalt patches, grass).
     mottle = smooth_noise(rng, height, width, (10, 16)) * 0.04 + smooth_noise(rng, height, width, (60, 96)) * 0.03
-    pixels[~sky] *= (1.0 + mottle[~sky])[:, None]
+    pixels *= (1.0 + np.where(sky, 0.0, mottle))[..., None]
     return SceneCanvas(geo, np.clip(pixels, 0, 255), depth_out, sky, lights,
                        road_mask=np.asarray(road_mask_img) > 127)
 

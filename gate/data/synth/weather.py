@@ -73,7 +73,7 @@ def apply_lighting(rng: np.random.Generator, image: np.ndarray, time: str, input
     near = np.clip(8.0 / np.maximum(inputs.depth, 1.0), 0, 1)
     retro = float(rng.uniform(0.45, 0.85))
     illum = np.where(ground, ambient + beam, 1.0).astype(np.float32)
-    illum = np.maximum(illum, inputs.signs * retro * (0.6 + 0.4 * near))
+    illum = np.maximum(illum, inputs.signs * retro * (0.7 + 0.3 * near))
     tint = np.array([0.85, 0.9, 1.05], np.float32)
     lit = image * illum[..., None] * np.where(ground[..., None], tint, 1.0)
     return lit + _glow(height, width, inputs.lights, 1.0)
