@@ -71,72 +71,102 @@ def _appearance(rng: np.random.Generator, size: float) -> tuple[float, float, fl
     return gain, fade, blur
 
 
-def plan_signs(rng: np.random.Generator, road: RoadLayout, region: str) -> list[SignPlacement]:
-    """Choose 1-6 signs for the scene; returned far to near (the order they are drawn in)."""
+@dataclass(frozen=True)
+class _Candidate:
+    """The random draws for one pole (with one or two signs), before fitting it into the frame."""
+
+    class_index: int
+    size: float
+    lateral: float
+    mount: float
+    squash_pull: float
+    keystone: float
+    rotation: float
+    truncate: bool
+    truncation_side: int  # 0 left, 1 right, 2 top
+    truncation: float
+    stacked_class: int | None  # a second, different plate below the first
+    stacked_scale: float
+    appearance: tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def _draw_candidate(rng: np.random.Generator, road: RoadLayout, region: str, earlier: list[int]) -> _Candidate:
+    class_index = _pick_class(rng, region, earlier)
+    size = float(math.exp(rng.uniform(math.log(MIN_SIGN_PX), math.log(MAX_SIGN_PX))))
+    side = -1 if rng.random() < _P_LEFT_SIDE else 1
+    edge = road.road_edges[1] if side > 0 else road.road_edges[0]
+    lateral = edge + side * float(rng.uniform(0.4, 2.5))
+    mount = float(rng.uniform(1.9, 2.7))
+    squash_pull = float(rng.uniform(0.2, 0.9))
+    keystone = float(np.clip(rng.normal(0, 0.04), -0.1, 0.1))
+    rotation = float(np.clip(rng.normal(0, 2.0), -7, 7))
+    truncate = bool(rng.random() < _P_TRUNCATED)
+    truncation_side = int(rng.integers(3))
+    truncation = float(rng.uniform(0.08, _MAX_TRUNCATION))
+    stacked = rng.random() < _P_STACKED
+    stacked_class = _pick_class(rng, region, earlier + [class_index])
+    stacked_scale = float(rng.uniform(0.85, 1.0))
+    appearance = (_appearance(rng, size), _appearance(rng, size))
+    # Two equal plates on one pole look wrong; a sign cut by the top border has nothing above the pole.
+    keep_stack = stacked and stacked_class != class_index and not (truncate and truncation_side == 2)
+    return _Candidate(class_index, size, lateral, mount, squash_pull, keystone, rotation, truncate,
+                      truncation_side, truncation, stacked_class if keep_stack else None, stacked_scale, appearance)
+
+
+def _fit_candidate(c: _Candidate, road: RoadLayout) -> tuple[list[SignPlacement], list[tuple]]:
+    """Project the candidate into the frame: its placements and the boxes it occupies (signs, pole)."""
     geo = road.geometry
     width, height = geo.width, geo.height
+    distance = geo.focal * SIGN_METRES / c.size
+    cx, cy = geo.project(c.lateral, distance, c.mount)
+    _, ground_y = geo.project(c.lateral, distance, 0.0)
+    # Signs turn towards the traffic, so the view angle foreshortens them only partly.
+    squash = max(0.72, math.cos(math.atan2(abs(c.lateral), distance) * c.squash_pull))
+    w, h = _face_extent(c.class_index, c.size, squash)
+    # Near (large) signs would stand outside the frame; pull them in, unless this one is to be cut.
+    cx = float(np.clip(cx, w / 2 + 2, width - w / 2 - 2))
+    cy = float(np.clip(cy, h / 2 + 2, height - h / 2 - 2))
+    if c.truncate:
+        if c.truncation_side == 0:
+            cx = -c.truncation * w + w / 2
+        elif c.truncation_side == 1:
+            cx = width + c.truncation * w - w / 2
+        else:
+            cy = -c.truncation * h + h / 2
+    plates = [(c.class_index, c.size, cy, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))]
+    if c.stacked_class is not None:
+        s2 = c.size * c.stacked_scale
+        w2, h2 = _face_extent(c.stacked_class, s2, squash)
+        cy2 = plates[0][3][3] + 0.06 * c.size + h2 / 2
+        box2 = (cx - w2 / 2, cy2 - h2 / 2, cx + w2 / 2, cy2 + h2 / 2)
+        if box2[3] < height - 2 and (c.truncate or box2[0] >= 2 and box2[2] <= width - 2):
+            plates.append((c.stacked_class, s2, cy2, box2))
+    pole_w = max(1.0, geo.metres_to_pixels(0.07, distance))
+    ground_y = max(ground_y, plates[-1][3][3] + 0.5 * c.size)
+    pole = (cx - pole_w / 2, cy, cx + pole_w / 2, min(float(height), ground_y))
+    placements = [
+        SignPlacement(ci, SignPose(cx, y, s, squash, c.keystone, c.rotation), distance, pole if k == 0 else None,
+                      *c.appearance[k])
+        for k, (ci, s, y, _) in enumerate(plates)
+    ]
+    return placements, [p[3] for p in plates] + [pole]
+
+
+def plan_signs(rng: np.random.Generator, road: RoadLayout, region: str) -> list[SignPlacement]:
+    """Choose 1-6 signs for the scene; returned far to near (the order they are drawn in)."""
     target = int(rng.choice(SIGNS_PER_IMAGE, p=_SIGNS_PER_IMAGE_P))
-    occupied: list[tuple[float, float, float, float]] = []
+    occupied: list[tuple] = []
     placed: list[SignPlacement] = []
-    classes: list[int] = []
     attempts = 0
     while len(placed) < target and attempts < target * 8:
         attempts += 1
-        class_index = _pick_class(rng, region, classes)
-        size = float(math.exp(rng.uniform(math.log(MIN_SIGN_PX), math.log(MAX_SIGN_PX))))
-        distance = geo.focal * SIGN_METRES / size
-        side = -1 if rng.random() < _P_LEFT_SIDE else 1
-        edge = road.road_edges[1] if side > 0 else road.road_edges[0]
-        lateral = edge + side * float(rng.uniform(0.4, 2.5))
-        mount = float(rng.uniform(1.9, 2.7))
-        cx, cy = geo.project(lateral, distance, mount)
-        _, ground_y = geo.project(lateral, distance, 0.0)
-        view_angle = math.atan2(abs(lateral), distance)
-        squash = max(0.72, math.cos(view_angle * float(rng.uniform(0.2, 0.9))))
-        keystone = float(np.clip(rng.normal(0, 0.04), -0.1, 0.1))
-        rotation = float(np.clip(rng.normal(0, 2.0), -7, 7))
-        truncate = rng.random() < _P_TRUNCATED
-        truncation_side = int(rng.integers(3))  # 0 left, 1 right, 2 top
-        truncation = float(rng.uniform(0.08, _MAX_TRUNCATION))
-        stacked = rng.random() < _P_STACKED
-        stacked_class = _pick_class(rng, region, classes + [class_index])
-        stacked = stacked and stacked_class != class_index  # two equal plates on one pole look wrong
-        stacked_scale = float(rng.uniform(0.85, 1.0))
-        appearance = [_appearance(rng, size) for _ in range(2)]
-        w, h = _face_extent(class_index, size, squash)
-        cx = float(np.clip(cx, w / 2 + 2, width - w / 2 - 2))
-        cy = float(np.clip(cy, h / 2 + 2, height - h / 2 - 2))
-        if truncate:  # push the sign over one border by the chosen fraction of its size
-            if truncation_side == 0:
-                cx = -truncation * w + w / 2
-            elif truncation_side == 1:
-                cx = width + truncation * w - w / 2
-            else:
-                cy = -truncation * h + h / 2
-                stacked = False
-        box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-        group = [(class_index, size, cx, cy, box, appearance[0])]
-        if stacked:
-            s2 = size * stacked_scale
-            w2, h2 = _face_extent(stacked_class, s2, squash)
-            cy2 = box[3] + 0.06 * size + h2 / 2
-            box2 = (cx - w2 / 2, cy2 - h2 / 2, cx + w2 / 2, cy2 + h2 / 2)
-            if box2[3] < height - 2 and (truncate or box2[0] >= 2 and box2[2] <= width - 2):
-                group.append((stacked_class, s2, cx, cy2, box2, appearance[1]))
-        bottom = group[-1][4][3]
-        pole_w = max(1.0, geo.metres_to_pixels(0.07, distance))
-        ground_y = max(ground_y, bottom + 0.5 * size)
-        pole = (cx - pole_w / 2, cy, cx + pole_w / 2, min(float(height), ground_y))
-        footprint = [g[4] for g in group] + [pole]
+        candidate = _draw_candidate(rng, road, region, [p.class_index for p in placed])
+        placements, footprint = _fit_candidate(candidate, road)
         if any(_overlaps(a, b) for a in footprint for b in occupied):
             continue
-        if len(placed) + len(group) > SIGNS_PER_IMAGE[-1]:
-            group = group[:1]
-            footprint = [group[0][4], pole]
+        if len(placed) + len(placements) > SIGNS_PER_IMAGE[-1]:
+            placements, footprint = placements[:1], footprint[:1] + footprint[-1:]
         occupied.extend(footprint)
-        for k, (ci, s, x, y, _, (gain, fade, blur)) in enumerate(group):
-            pose = SignPose(x, y, s, squash, keystone, rotation)
-            placed.append(SignPlacement(ci, pose, distance, pole if k == 0 else None, gain, fade, blur))
-            classes.append(ci)
+        placed.extend(placements)
     placed.sort(key=lambda p: -p.distance)
     return placed
