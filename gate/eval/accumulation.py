@@ -21,7 +21,10 @@ image (listed next to the other copies of the same image, in the original image 
 Per column (class, area range, IoU threshold), only the matched detections become "events"; the
 number of false positives before an event is the weighted count of in-range detections before it
 minus the in-range matched ones, so the work per call is one cumulative sum over detections plus
-work proportional to the matches.
+work proportional to the matches. Along a column the number of COCO recall thresholds an event
+reaches only grows, so the best precision per (column, thresholds reached), kept in a columns x 102
+grid (`maximum.at`) and run through a reverse running maximum, is exactly pycocotools' interpolated
+precision array, with no search per threshold.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from gate.eval.records import MatchRecords
 
@@ -36,59 +40,70 @@ from gate.eval.records import MatchRecords
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 COCO_MAX_DETS_LIST = (1, 10, 100)
 _EPS = np.spacing(1)
-_BIG = np.int64(1) << 40
 
 
 @dataclass
 class AccumulationPlan:
+    num_images: int
     num_classes: int
     num_areas: int
     num_thresholds: int
     area_columns: tuple[int, ...]  # columns of the records' area ranges, in plan order
     max_dets: tuple[int, ...]
-    # virtual detections (one per detection, or per copy for expanded score ties), sorted
-    v_image: np.ndarray
-    v_copy: np.ndarray  # 0: weight = image weight; c >= 1: weight = (image weight >= c)
-    v_inside: np.ndarray  # (V, A) bool: detection area within the area range
-    class_start: np.ndarray  # (K + 1,) first virtual detection of each class
-    expanded: bool
+    expanded: bool  # some detections are expanded per copy (within-image score ties)
+    # in-range detections per area range, concatenated area after area, each in sorted order
+    p_image: np.ndarray
+    p_copy: np.ndarray  # 0: weight = image weight; c >= 1: weight = (image weight >= c)
+    # detection slots that events refer to (one per detection and area range)
+    d_image: np.ndarray
+    d_copy: np.ndarray
+    d_cin: np.ndarray  # row of the in-range cumulative sum just after the detection
     # events (matched detections), sorted by (column, position)
-    e_pos: np.ndarray
+    e_det: np.ndarray  # slot of the event's detection
     e_col: np.ndarray
-    e_class_area: np.ndarray  # class * A + area
-    e_area: np.ndarray
-    e_tp: np.ndarray
-    e_inside: np.ndarray
-    e_rank: np.ndarray
-    e_first: np.ndarray  # first event of the event's column
-    col_end: np.ndarray  # (C,) one past the last event of each column
-    # ground truth counted per area range
-    g_image: np.ndarray
-    g_bin: np.ndarray  # class * A + area, one entry per (counted gt, area range)
+    e_tp: np.ndarray  # int64: 1 for a true positive, 0 for an in-range ignored match
+    e_inside: np.ndarray  # int64: the detection is in the area range
+    e_rank_masks: list  # per max_dets entry but the last: int64, true positive with rank < limit
+    # non-empty columns: their events are e[col_starts[i] : col_starts[i] + col_lens[i]]
+    col_ids: np.ndarray
+    col_starts: np.ndarray
+    col_lens: np.ndarray
+    col_last: np.ndarray
+    col_class_area: np.ndarray  # class * A + area
+    col_cin_lo: np.ndarray  # row of the in-range cumulative sum just before the class begins
+    gt_counts: sparse.csr_matrix  # (K * A, I): counted ground truths per class/area and image
 
 
 @dataclass
 class Accumulated:
-    """pycocotools-shaped arrays: precision (K, A, T, R), recall (K, A, T, M), gt counts (K, A)."""
+    """pycocotools-shaped arrays: interpolated precision (K, A, T, R), recall (K, A, T, M) and
+    counted ground truth (K, A). `precision` and `recall` hold -1 where a class has no counted
+    ground truth in an area range, as pycocotools' do; `interpolated` is the same precision without
+    that masking (zeros there)."""
 
-    precision: np.ndarray
+    interpolated: np.ndarray
     recall: np.ndarray
     npig: np.ndarray
 
     @property
+    def precision(self) -> np.ndarray:
+        return np.where(self.valid[:, :, None, None], self.interpolated, -1.0)
+
+    @property
     def valid(self) -> np.ndarray:
-        """(K, A): the class has counted ground truth in this area range (else pycocotools' -1)."""
+        """The class has counted ground truth in this area range (else pycocotools' -1)."""
         return self.npig > 0
 
 
 def within_image_ties(records: MatchRecords) -> bool:
     """Whether two AP-relevant detections of one image and class share a score."""
     keep = records.det_rank < records.max_dets
-    key = np.stack([records.det_image[keep], records.det_category[keep]], axis=1)
-    if key.shape[0] < 2:
+    img, cat, score = records.det_image[keep], records.det_category[keep], records.det_score[keep]
+    if img.shape[0] < 2:
         return False
-    order = np.lexsort((records.det_score[keep], key[:, 1], key[:, 0]))
-    same = (np.diff(key[order], axis=0) == 0).all(axis=1) & (np.diff(records.det_score[keep][order]) == 0)
+    order = np.lexsort((score, cat, img))
+    img, cat, score = img[order], cat[order], score[order]
+    same = (img[1:] == img[:-1]) & (cat[1:] == cat[:-1]) & (score[1:] == score[:-1])
     return bool(same.any())
 
 
@@ -127,10 +142,12 @@ def build_plan(
 
     order = np.lexsort((rank, copy, img, -score, cls))
     keep, copy = keep[order], copy[order]
-    cls, img, rank = cls[order], img[order], rank[order]
+    cls, img, rank = cls[order], img[order].astype(np.int64), rank[order]
+    n_v = keep.shape[0]
     area = records.det_bbox[keep, 2] * records.det_bbox[keep, 3]
     ranges = records.area_ranges[list(cols)]
     inside = (area[:, None] >= ranges[None, :, 0]) & (area[:, None] <= ranges[None, :, 1])
+    class_start = np.searchsorted(cls, np.arange(n_k + 1), "left")
 
     shifts = np.arange(n_t, dtype=np.uint16)
     tp = ((records.det_tp[keep][:, list(cols), None] >> shifts) & 1).astype(bool)  # (V, A, T)
@@ -145,107 +162,146 @@ def build_plan(
     n_cols = n_k * n_a * n_t
     col_start = np.searchsorted(e_col, np.arange(n_cols), "left")
     col_end = np.searchsorted(e_col, np.arange(n_cols), "right")
+    nonempty = np.flatnonzero(col_end > col_start)
+
+    # In-range detections of each area range, listed area after area; the weighted count of those
+    # of class k up to position p is a difference of one cumulative sum over this list.
+    p_pos = [np.flatnonzero(inside[:, a]) for a in range(n_a)]
+    p_offset = np.concatenate(([0], np.cumsum([x.size for x in p_pos])))
+    p_all = np.concatenate(p_pos) if p_pos else np.zeros(0, np.int64)
+    # one slot per (area range, detection) that some event refers to
+    slot_keys, e_det = np.unique(e_a.astype(np.int64) * n_v + pos, return_inverse=True)
+    slot_pos, slot_area = slot_keys % n_v, slot_keys // n_v
+    slot_cin = np.empty(slot_keys.shape[0], np.int64)
+    for a in range(n_a):
+        sel = slot_area == a
+        slot_cin[sel] = p_offset[a] + np.searchsorted(p_pos[a], slot_pos[sel], "right")
+
+    col_ids = nonempty
+    col_starts, col_lens = col_start[nonempty], (col_end - col_start)[nonempty]
+    col_class = col_ids // (n_a * n_t)
+    col_area = (col_ids // n_t) % n_a
+    col_cin_lo = np.empty(col_ids.shape[0], np.int64)
+    for a in range(n_a):
+        sel = col_area == a
+        col_cin_lo[sel] = p_offset[a] + np.searchsorted(p_pos[a], class_start[col_class[sel]], "left")
+
+    e_rank = rank[pos]
+    rank_masks = [(e_tp & (e_rank < limit)).astype(np.int64) for limit in max_dets[:-1]]
 
     counted = np.stack(
         [~records.gt_ignore & (records.gt_area >= lo) & (records.gt_area <= hi) for lo, hi in ranges], axis=1
     ) if records.gt_image.size else np.zeros((0, n_a), bool)
     g_idx, g_a = np.nonzero(counted)
+    g_bin = records.gt_category[g_idx].astype(np.int64) * n_a + g_a
+    gt_counts = sparse.csr_matrix(
+        (np.ones(g_idx.size), (g_bin, records.gt_image[g_idx].astype(np.int64))), shape=(n_k * n_a, records.num_images)
+    )
     return AccumulationPlan(
+        num_images=records.num_images,
         num_classes=n_k,
         num_areas=n_a,
         num_thresholds=n_t,
         area_columns=cols,
         max_dets=tuple(max_dets),
-        v_image=img.astype(np.int64),
-        v_copy=copy,
-        v_inside=inside,
-        class_start=np.searchsorted(cls, np.arange(n_k + 1), "left"),
         expanded=expanded,
-        e_pos=pos.astype(np.int64),
+        p_image=img[p_all],
+        p_copy=copy[p_all],
+        d_image=img[slot_pos],
+        d_copy=copy[slot_pos],
+        d_cin=slot_cin,
+        e_det=e_det.astype(np.int64).reshape(-1),
         e_col=e_col,
-        e_class_area=cls[pos].astype(np.int64) * n_a + e_a,
-        e_area=e_a.astype(np.int64),
-        e_tp=e_tp,
-        e_inside=inside[pos, e_a],
-        e_rank=rank[pos].astype(np.int64),
-        e_first=col_start[e_col],
-        col_end=col_end,
-        g_image=records.gt_image[g_idx].astype(np.int64),
-        g_bin=records.gt_category[g_idx].astype(np.int64) * n_a + g_a,
+        e_tp=e_tp.astype(np.int64),
+        e_inside=inside[pos, e_a].astype(np.int64),
+        e_rank_masks=rank_masks,
+        col_ids=col_ids,
+        col_starts=col_starts,
+        col_lens=col_lens,
+        col_last=col_starts + col_lens - 1,
+        col_class_area=col_class * n_a + col_area,
+        col_cin_lo=col_cin_lo,
+        gt_counts=gt_counts,
     )
 
 
-def _recall_needs(npig: np.ndarray) -> np.ndarray:
-    """(C,) gt counts -> (C, R): the least true-positive count k with k / n >= recall threshold,
-    computed with the same float division pycocotools uses (so boundary cases agree)."""
-    n = npig.astype(np.float64)[:, None]
-    r = RECALL_THRESHOLDS[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.ceil(r * n)
-        k = np.where((k - 1) / n >= r, k - 1, k)
-        k = np.where(k / n < r, k + 1, k)
-    k = np.where(npig[:, None] > 0, k, _BIG - 1)
-    return k.astype(np.int64)
+def _weights(w: np.ndarray, image: np.ndarray, copy: np.ndarray, expanded: bool) -> np.ndarray:
+    """Weights of entries: their image's multiplicity, or 0/1 for an expanded per-copy entry."""
+    out = w[image]
+    if expanded:
+        out = np.where(copy == 0, out, (out >= copy).astype(np.int64))
+    return out
 
 
-def accumulate(plan: AccumulationPlan, image_weights: np.ndarray) -> Accumulated:
-    """Precision and recall as pycocotools would compute them with each image repeated `weight` times."""
+def _recall_reached(tp: np.ndarray, npig: np.ndarray) -> np.ndarray:
+    """How many of COCO's recall thresholds r_j are <= tp / npig, as pycocotools' float comparison
+    decides (0 <= tp <= npig, npig >= 1, both integers).
+
+    floor(100 * tp / npig) is exact in floating point (a non-integer quotient is at least 1/npig
+    away from an integer; an integer one is computed exactly), so only tp / npig == j / 100 needs
+    pycocotools' own comparison r_j <= tp / npig, which may round either way.
+    """
+    scaled = (100.0 * tp) / npig
+    j = np.floor(scaled)
+    reached = j.astype(np.int64) + 1
+    tie = np.flatnonzero(scaled == j)
+    if tie.size:
+        jt = reached[tie] - 1
+        reached[tie] = jt + (RECALL_THRESHOLDS[jt] <= tp[tie] / npig[tie])
+    return reached
+
+
+def accumulate(plan: AccumulationPlan, image_weights: np.ndarray, all_max_dets: bool = True) -> Accumulated:
+    """Precision and recall as pycocotools would compute them with each image repeated `weight` times.
+
+    `all_max_dets=False` computes recall for the largest max-dets only (the others are left at -1).
+    """
+    # Counts stay int64 (exact, and integer running sums are several times faster than float ones).
     w = np.asarray(image_weights, dtype=np.int64)
     n_k, n_a, n_t = plan.num_classes, plan.num_areas, plan.num_thresholds
     n_r = RECALL_THRESHOLDS.shape[0]
-    wv = w[plan.v_image]
-    if plan.expanded:
-        wv = np.where(plan.v_copy == 0, wv, (wv >= plan.v_copy).astype(np.int64))
-
-    npig = np.bincount(plan.g_bin, weights=w[plan.g_image], minlength=n_k * n_a).astype(np.int64).reshape(n_k, n_a)
-
-    # Weighted count of in-range detections up to each position, per area range.
-    cum_inside = np.zeros((wv.shape[0] + 1, n_a), np.int64)
-    np.cumsum(wv[:, None] * plan.v_inside, axis=0, out=cum_inside[1:])
-    e_class = plan.e_class_area // n_a
-    cin = cum_inside[plan.e_pos + 1, plan.e_area] - cum_inside[plan.class_start[e_class], plan.e_area]
-
-    we = wv[plan.e_pos]
-    tpw = we * plan.e_tp
-    inw = we * plan.e_inside
-    ctp = np.concatenate(([0], np.cumsum(tpw)))
-    cin_m = np.concatenate(([0], np.cumsum(inw)))
-    idx = np.arange(we.shape[0])
-    tp = ctp[idx + 1] - ctp[plan.e_first]
-    fp = cin - (cin_m[idx + 1] - cin_m[plan.e_first])
-    live = plan.e_tp & (we > 0)
-    pr = np.zeros(we.shape[0] + 1)
-    tp_f = tp[live].astype(np.float64)
-    pr[:-1][live] = tp_f / ((fp[live] + tp[live]).astype(np.float64) + _EPS)
-
     n_cols = n_k * n_a * n_t
-    needs = _recall_needs(npig.reshape(-1))  # (K * A, R)
-    needs = np.repeat(needs, n_t, axis=0)  # (C, R): columns ordered (k, a, t)
-    col_ids = np.arange(n_cols, dtype=np.int64)
-    keys = plan.e_col * _BIG + tp
-    query = col_ids[:, None] * _BIG + needs
-    hit = np.searchsorted(keys, query.reshape(-1), "left").reshape(n_cols, n_r)
-    reach = hit < plan.col_end[:, None]
-    bounds = np.empty((n_cols, n_r + 1), np.int64)
-    bounds[:, :n_r] = np.where(reach, hit, plan.col_end[:, None])
-    bounds[:, n_r] = plan.col_end
-    if we.shape[0]:
-        seg_max = np.maximum.reduceat(pr, bounds.reshape(-1)).reshape(n_cols, n_r + 1)[:, :n_r]
-    else:
-        seg_max = np.zeros((n_cols, n_r))
-    seg_max = np.where(reach, seg_max, 0.0)
-    q = np.maximum.accumulate(seg_max[:, ::-1], axis=1)[:, ::-1]
-    precision = q.reshape(n_k, n_a, n_t, n_r)
-    valid = npig > 0
-    precision = np.where(valid[:, :, None, None], precision, -1.0)
+    n_e = plan.e_col.shape[0]
 
-    recall = np.empty((n_k, n_a, n_t, len(plan.max_dets)))
-    for m, limit in enumerate(plan.max_dets):
-        sel = plan.e_tp & (plan.e_rank < limit)
-        found = np.bincount(plan.e_col[sel], weights=we[sel], minlength=n_cols).reshape(n_k, n_a, n_t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            recall[:, :, :, m] = np.where(valid[:, :, None], found / np.maximum(npig, 1)[:, :, None], -1.0)
-    return Accumulated(precision=precision, recall=recall, npig=npig)
+    npig = np.rint(plan.gt_counts @ w).astype(np.int64)  # (K * A,)
+    valid = npig > 0
+    valid_cols = np.repeat(valid, n_t)  # columns ordered (k, a, t)
+    # grid[u, c]: best precision in column c among points reaching exactly n_r - u recall thresholds
+    grid = np.zeros((n_r + 1, n_cols))
+    found = np.zeros((len(plan.max_dets), n_cols), np.int64)
+    if n_e:
+        lens = plan.col_lens
+        cum_inside = np.zeros(plan.p_image.shape[0] + 1, np.int64)
+        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), out=cum_inside[1:])
+        slot_cin = cum_inside[plan.d_cin]
+        cin = slot_cin[plan.e_det] - np.repeat(cum_inside[plan.col_cin_lo], lens)
+        we = _weights(w, plan.d_image, plan.d_copy, plan.expanded)[plan.e_det]
+        tpw = we * plan.e_tp
+        ctp = np.cumsum(tpw)
+        tp = ctp - np.repeat(ctp[plan.col_starts] - tpw[plan.col_starts], lens)
+        inw = we * plan.e_inside
+        cmatched = np.cumsum(inw)
+        fp = cin - (cmatched - np.repeat(cmatched[plan.col_starts] - inw[plan.col_starts], lens))
+        pr = tp / (fp + tp + _EPS)
+        pr *= tpw > 0  # only true positives present in this weighting are points
+        npig_e = np.repeat(np.maximum(npig[plan.col_class_area], 1), lens)  # no-gt columns masked below
+        key = (n_r - _recall_reached(tp, npig_e)) * n_cols + plan.e_col
+        np.maximum.at(grid.reshape(-1), key, pr)
+        if all_max_dets:
+            for m, mask in enumerate(plan.e_rank_masks):
+                found[m, plan.col_ids] = np.add.reduceat(we * mask, plan.col_starts)
+        found[-1, plan.col_ids] = tp[plan.col_last]
+    # Interpolated precision at threshold j: the best precision among points reaching more than j
+    # thresholds, i.e. a running maximum down the grid's rows (row by row: vectorised over columns).
+    for u in range(1, n_r):
+        np.maximum(grid[u - 1], grid[u], out=grid[u])
+    q = grid[n_r - 1 :: -1].T  # (C, R), threshold j at column j
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(valid_cols[None, :], found / np.repeat(npig, n_t)[None, :], -1.0)
+    if not all_max_dets:
+        recall[:-1] = -1.0
+    recall = recall.reshape(len(plan.max_dets), n_k, n_a, n_t).transpose(1, 2, 3, 0)
+    return Accumulated(interpolated=q.reshape(n_k, n_a, n_t, n_r), recall=recall, npig=npig.reshape(n_k, n_a))
 
 
 def coco_summary(acc: Accumulated, area_all: int, area_small: int, area_medium: int, area_large: int,
@@ -254,8 +310,10 @@ def coco_summary(acc: Accumulated, area_all: int, area_small: int, area_medium: 
     t50 = int(np.flatnonzero(np.isclose(iou_thresholds, 0.5))[0])
     t75 = int(np.flatnonzero(np.isclose(iou_thresholds, 0.75))[0])
 
+    precision = acc.precision
+
     def ap(area, t=None):
-        s = acc.precision[:, area]
+        s = precision[:, area]
         s = s[:, t] if t is not None else s
         s = s[s > -1]
         return float(np.mean(s)) if s.size else -1.0

@@ -1,0 +1,224 @@
+"""Evaluation speed and memory: pycocotools vs faster-coco-eval vs tsrgate, and the bootstrap.
+
+    .venv/bin/python bench/eval_speed.py                 # 5,000 images, 43 classes, 1,000 resamples
+    .venv/bin/python bench/eval_speed.py --images 1000 --resamples 200 --memory-images 0   # quick
+
+The case is synthetic but shaped like traffic-sign data: about 3 ground-truth signs per image with a
+skewed class frequency, sizes from tiny to large, a few ignore regions; about 20 predictions per image:
+several jittered boxes near each sign (mostly the right class, sometimes a confusable neighbouring
+class), plus low-scoring background boxes. Times are wall-clock seconds on this machine; "load" is
+building each tool's in-memory index from the same Python lists, "evaluate" is pycocotools'
+`evaluate()` + `accumulate()`, faster-coco-eval's equivalent, and tsrgate's full evaluation
+(matching, COCO metrics, per-class / per-size / operating-point metrics, confusion, TIDE, PR
+curves). The memory figure comes from a child process that evaluates a 100,000-image case and
+reports its peak resident set size (`resource.getrusage`) and the size of the match records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gate.data.coco import CocoDataset  # noqa: E402
+from gate.eval import MatchRecords, evaluate_records, match, paired_bootstrap, predictions_from_results  # noqa: E402
+from gate.eval.groundtruth import ground_truth_arrays  # noqa: E402
+
+
+def synthetic_case(num_images: int, num_classes: int = 43, seed: int = 0, quality: float = 1.0):
+    """COCO ground truth dict and COCO results list (see the module docstring for the shape)."""
+    rng = np.random.default_rng(seed)
+    freq = 1.0 / np.arange(1, num_classes + 1) ** 0.8
+    freq /= freq.sum()
+    images, anns, dets = [], [], []
+    width, height = 1360, 800
+    for img_id in range(1, num_images + 1):
+        images.append({"id": img_id, "file_name": f"{img_id:06d}.jpg", "width": width, "height": height})
+        n_gt = rng.poisson(3.0)
+        sizes = np.exp(rng.uniform(np.log(8), np.log(160), n_gt))
+        classes = rng.choice(num_classes, n_gt, p=freq) + 1
+        n_det = 0
+        for s, c in zip(sizes, classes):
+            w, h = s * rng.uniform(0.85, 1.15), s * rng.uniform(0.85, 1.15)
+            x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+            crowd = rng.random() < 0.02
+            ann = {"id": len(anns) + 1, "image_id": img_id, "category_id": int(c), "bbox": [x, y, w, h],
+                   "area": w * h, "iscrowd": int(crowd)}
+            if crowd:
+                ann["ignore"] = True
+            anns.append(ann)
+            found = rng.random() < 0.9 * quality
+            for j in range(rng.integers(1, 5)):
+                jitter = rng.normal(0, 0.08 * s / quality, 4)
+                cls = int(c)
+                if rng.random() < 0.08:  # a confusable neighbour (e.g. 30 read as 80)
+                    cls = int(np.clip(c + rng.choice([-1, 1]), 1, num_classes))
+                score = rng.beta(8, 2) if (j == 0 and found) else rng.beta(2, 5)
+                dets.append({"image_id": img_id, "category_id": cls,
+                             "bbox": [x + jitter[0], y + jitter[1], max(1.0, w + jitter[2]), max(1.0, h + jitter[3])],
+                             "score": float(score)})
+                n_det += 1
+        for _ in range(max(0, int(rng.normal(20, 3)) - n_det)):  # background
+            s = np.exp(rng.uniform(np.log(8), np.log(120)))
+            dets.append({"image_id": img_id, "category_id": int(rng.choice(num_classes, p=freq) + 1),
+                         "bbox": [rng.uniform(0, width - s), rng.uniform(0, height - s), s, s * rng.uniform(0.8, 1.2)],
+                         "score": float(rng.beta(1, 6))})
+    cats = [{"id": c, "name": f"class_{c:02d}"} for c in range(1, num_classes + 1)]
+    return {"images": images, "annotations": anns, "categories": cats}, dets
+
+
+def _time(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def bench_pycocotools(gt_dict, dets):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        def load():
+            gt = COCO()
+            gt.dataset = gt_dict
+            gt.createIndex()
+            return gt, gt.loadRes([dict(d) for d in dets])
+
+        t_load, (gt, dt) = _time(load)
+        ev = COCOeval(gt, dt, "bbox")
+        t_eval, _ = _time(lambda: (ev.evaluate(), ev.accumulate()))
+        ev.summarize()
+    return t_load, t_eval, np.array(ev.stats)
+
+
+def bench_faster_coco_eval(gt_dict, dets):
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    def load():
+        gt = COCO(gt_dict, use_deepcopy=True)
+        return gt, gt.loadRes([dict(d) for d in dets])
+
+    t_load, (gt, dt) = _time(load)
+    ev = COCOeval_faster(gt, dt, "bbox", print_function=lambda *a, **k: None)
+    t_eval, _ = _time(lambda: (ev.evaluate(), ev.accumulate()))
+    ev.summarize()
+    return t_load, t_eval, np.array(ev.stats)
+
+
+def bench_tsrgate(gt_dict, dets):
+    def load():
+        dataset = CocoDataset.model_validate(gt_dict)
+        gt = ground_truth_arrays(dataset)
+        return gt, predictions_from_results(dets, gt)
+
+    t_load, (gt, preds) = _time(load)
+
+    def run():
+        records = match(gt, preds)
+        return records, evaluate_records(records, score_threshold=0.5)
+
+    t_eval, (records, result) = _time(run)
+    t_match, _ = _time(lambda: match(gt, preds))
+    return t_load, t_eval, t_match, records, result
+
+
+def memory_child(num_images: int) -> None:
+    """Evaluate a large case and print peak RSS and record sizes as JSON (run in a fresh process)."""
+    gt_dict, dets = synthetic_case(num_images, seed=1)
+    gt = ground_truth_arrays(CocoDataset.model_validate(gt_dict))
+    preds = predictions_from_results(dets, gt)
+    del dets, gt_dict
+    t0 = time.perf_counter()
+    records = match(gt, preds)
+    evaluate_records(records, score_threshold=0.5)
+    elapsed = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "records.npz"
+        records.save(path)
+        npz_bytes = path.stat().st_size
+    in_memory = sum(getattr(records, f).nbytes for f in vars(records) if isinstance(getattr(records, f), np.ndarray))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"images": num_images, "detections": records.num_detections, "eval_seconds": elapsed,
+                      "records_bytes": in_memory, "npz_bytes": npz_bytes, "peak_rss_bytes": peak_kib * 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--classes", type=int, default=43)
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--memory-images", type=int, default=100_000, help="0 skips the memory run")
+    parser.add_argument("--skip-pycocotools", action="store_true")
+    parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+
+    gt_dict, dets = synthetic_case(args.images, args.classes, seed=0)
+    _, dets_b = synthetic_case(args.images, args.classes, seed=0, quality=0.9)  # same gt, weaker model
+    print(f"case: {args.images} images, {args.classes} classes, {len(gt_dict['annotations'])} ground truths, "
+          f"{len(dets)} predictions ({len(dets) / args.images:.1f} per image); cpus={os.cpu_count()}")
+
+    rows = []
+    ref_stats = None
+    if not args.skip_pycocotools:
+        t_load, t_eval, ref_stats = bench_pycocotools(gt_dict, dets)
+        rows.append(("pycocotools 2.0 (evaluate+accumulate)", t_load, t_eval))
+    t_load_f, t_eval_f, fce_stats = bench_faster_coco_eval(gt_dict, dets)
+    rows.append(("faster-coco-eval (evaluate+accumulate)", t_load_f, t_eval_f))
+    t_load_t, t_eval_t, t_match, records, result = bench_tsrgate(gt_dict, dets)
+    rows.append(("tsrgate full evaluation", t_load_t, t_eval_t))
+    rows.append(("  of which matching", float("nan"), t_match))
+
+    base_records = match(ground_truth_arrays(CocoDataset.model_validate(gt_dict)),
+                         predictions_from_results(dets_b, ground_truth_arrays(CocoDataset.model_validate(gt_dict))))
+    t_boot, comparison = _time(lambda: paired_bootstrap(records, base_records, resamples=args.resamples, seed=0))
+    rows.append((f"tsrgate paired bootstrap, {args.resamples} resamples", float("nan"), t_boot))
+
+    ref_eval = rows[0][2] if ref_stats is not None else None
+    print()
+    print(f"{'step':<46} {'load s':>8} {'evaluate s':>11} {'vs pycocotools':>15}")
+    for name, t_l, t_e in rows:
+        ratio = f"{ref_eval / t_e:>14.1f}x" if ref_eval else f"{'n/a':>15}"
+        load = f"{t_l:>8.2f}" if t_l == t_l else f"{'':>8}"
+        print(f"{name:<46} {load} {t_e:>11.2f} {ratio}")
+    print()
+    print(f"tsrgate evaluation vs faster-coco-eval: {t_eval_f / t_eval_t:.2f}x faster "
+          f"({t_eval_t:.2f} s vs {t_eval_f:.2f} s)")
+    if ref_eval:
+        print(f"bootstrap ({args.resamples} resamples, candidate + baseline) vs one pycocotools evaluation: "
+              f"{t_boot:.2f} s vs {ref_eval:.2f} s ({ref_eval / t_boot:.2f}x)")
+    if ref_stats is not None:
+        diff = np.abs(np.array(result.coco_stats) - ref_stats).max()
+        print(f"max |tsrgate - pycocotools| over COCOeval.stats: {diff:.2e}")
+    print(f"max |faster-coco-eval - pycocotools|: {np.abs(fce_stats - ref_stats).max():.2e}" if ref_stats is not None else "")
+    ap = comparison.find("ap")
+    print(f"bootstrap example: AP candidate {ap.value_candidate:.4f} vs baseline {ap.value_baseline:.4f}, "
+          f"delta {ap.delta:+.4f}, 95% CI [{ap.ci_low:+.4f}, {ap.ci_high:+.4f}], p_worse {ap.p_worse:.3f}")
+
+    if args.memory_images:
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_images)],
+                             capture_output=True, text=True, check=True)
+        mem = json.loads(out.stdout.strip().splitlines()[-1])
+        print()
+        print(f"memory, {mem['images']} images / {mem['detections']} detections: peak RSS "
+              f"{mem['peak_rss_bytes'] / 2**30:.2f} GiB (whole process: synthetic data, pydantic ground truth, "
+              f"arrays, matching, metrics); match records {mem['records_bytes'] / 2**20:.0f} MiB in memory, "
+              f"{mem['npz_bytes'] / 2**20:.0f} MiB as .npz; evaluation {mem['eval_seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
