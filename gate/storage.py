@@ -95,3 +95,27 @@ def staged_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def npz_bytes(arrays: dict[str, Any], compress: bool = True) -> bytes:
+    """An .npz archive whose bytes depend only on the arrays (numpy's own savez stamps the clock)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        for name in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asanyarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
+
+
+def atomic_write_npz(path: str | Path, arrays: dict[str, Any], compress: bool = True) -> None:
+    atomic_write_bytes(path, npz_bytes(arrays, compress))
