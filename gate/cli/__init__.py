@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "gate.cli.models",
     "gate.cli.suite",
     "gate.cli.export",
+    "gate.cli.eval",
 ]
 
 
