@@ -278,8 +278,10 @@ def load_spec(path: str | Path) -> LoadedSpec:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"not valid YAML ({first})", path=path) from None
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise InputError(f"not valid YAML{where} ({problem})", path=path) from None
     return parse_spec(raw, path)
 
 

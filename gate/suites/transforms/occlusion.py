@@ -29,6 +29,8 @@ from gate.suites.transforms.base import (
 
 OccluderKind = Literal["branch", "pole", "vehicle"]
 SEARCH_STEPS = 14
+MAX_ATTEMPTS = 4  # draws tried per box before taking the one that harms neighbouring signs least
+NEIGHBOUR_SLACK = 0.1  # how far past its own share a neighbouring sign may be covered without a retry
 LEAVES = 240
 CAR_PAINT = [(182, 28, 30), (30, 60, 140), (210, 210, 205), (40, 40, 44), (120, 125, 130), (25, 85, 50), (200, 160, 40)]
 
@@ -68,6 +70,7 @@ class _Window:
         self.r0 = max(0, int(np.floor(y0 - 3.0 * bh)))
         self.r1 = height  # poles and vehicles stand on the ground below the sign
         self.box = (x0 - self.c0, y0 - self.r0, x1 - self.c0, y1 - self.r0)
+        self.centre_x_in_image = width / 2 - self.c0  # the image's centre column, in window coordinates
         rows, cols = box_pixel_mask(box, height, width)
         self.box_rows = slice(rows.start - self.r0, rows.stop - self.r0)
         self.box_cols = slice(cols.start - self.c0, cols.stop - self.c0)
@@ -108,7 +111,8 @@ def _pole(rng: np.random.Generator, win: _Window) -> Painter:
 def _vehicle(rng: np.random.Generator, win: _Window, target: float) -> Painter:
     x0, y0, x1, y1 = win.box
     bw, bh = x1 - x0, y1 - y0
-    from_left = bool(rng.integers(2))
+    # The body comes in from the nearer image edge, as a vehicle passing beside the camera would.
+    from_left = (x0 + x1) / 2 < win.centre_x_in_image
     reach = rng.uniform(min(0.95, target + 0.25), 1.25) * bw  # how far the body reaches across the box
     inner = x0 + reach if from_left else x1 - reach
     outer = x0 - 7 * bw if from_left else x1 + 7 * bw  # a vehicle is much wider than a sign
@@ -193,43 +197,61 @@ def _sign_below(boxes, index: int) -> bool:
                for other_index, o in enumerate(boxes))
 
 
+def _coverage(covered: np.ndarray, box, height: int, width: int) -> float:
+    rows, cols = box_pixel_mask(box, height, width)
+    region = covered[rows, cols]
+    return float(region.mean()) if region.size else 0.0
+
+
 def apply_occlusion(image: RenderInput, p: OcclusionParams, rng: np.random.Generator) -> TransformOutcome:
     h, w = image.height, image.width
+    boxes = image.boxes
     out = image.pixels.copy()
     covered = np.zeros((h, w), dtype=bool)
-    drawn = []
-    for index, box in enumerate(image.boxes):
-        longer = max(box[2] - box[0], box[3] - box[1])
+    # All random choices per box are drawn up front, so one box's retries never shift another's draws.
+    targets = [float(np.clip(p.fraction + rng.uniform(-p.jitter, p.jitter), 0.01, 0.95)) for _ in boxes]
+    active = [rng.uniform() < p.probability and max(b[2] - b[0], b[3] - b[1]) >= p.min_size
+              and b[2] > b[0] and b[3] > b[1] for b in boxes]
+    drawn: list[dict] = []
+    for index, box in enumerate(boxes):
+        win = _Window(box, h, w)
+        if not active[index] or win.size[0] <= 0 or win.size[1] <= 0:
+            drawn.append({"kind": None})
+            continue
         kinds = p.kinds
-        if _sign_below(image.boxes, index) and "branch" in kinds:
+        if _sign_below(boxes, index) and "branch" in kinds:
             # Poles and vehicles reach down to the ground and would bury a sign mounted below this
             # one (two signs on one post are common), so such a box gets a branch.
             kinds = ["branch"]
-        kind = kinds[int(rng.integers(len(kinds)))]
-        target = float(np.clip(p.fraction + rng.uniform(-p.jitter, p.jitter), 0.01, 0.95))
-        skip = rng.uniform() >= p.probability or longer < p.min_size
-        win = _Window(box, h, w)
-        if skip or win.size[0] <= 0 or win.size[1] <= 0 or box[2] <= box[0] or box[3] <= box[1]:
-            drawn.append({"box": index, "kind": None})
-            continue
-        painter = {"pole": lambda: _pole(rng, win), "vehicle": lambda: _vehicle(rng, win, target),
-                   "branch": lambda: _branch(rng, win)}[kind]()
-        mask, colour = _fit(painter, win, target)
+        best = None
+        for _attempt in range(MAX_ATTEMPTS):
+            kind = kinds[int(rng.integers(len(kinds)))]
+            painter = {"pole": lambda: _pole(rng, win), "vehicle": lambda: _vehicle(rng, win, targets[index]),
+                       "branch": lambda: _branch(rng, win)}[kind]()
+            mask, colour = _fit(painter, win, targets[index])
+            trial = covered.copy()
+            trial[win.r0:win.r1, win.c0:win.c1] |= mask
+            # How far this occluder pushes any other sign past its own share (a wide vehicle or a
+            # pole can swallow a neighbouring sign): retry with fresh draws, keep the least harmful.
+            harm = max([_coverage(trial, other, h, w) - max(targets[j] if active[j] else 0.0, _coverage(covered, other, h, w))
+                        for j, other in enumerate(boxes) if j != index] + [0.0])
+            if best is None or harm < best[0]:
+                best = (harm, kind, mask, colour)
+            if harm <= NEIGHBOUR_SLACK:
+                break
+        _, kind, mask, colour = best
         region = out[win.r0:win.r1, win.c0:win.c1]
         region[mask] = colour[mask]
         covered[win.r0:win.r1, win.c0:win.c1] |= mask
-        drawn.append({"box": index, "kind": kind, "target": rounded(target)})
+        drawn.append({"kind": kind, "target": rounded(targets[index])})
     # A pasted pixel must differ from the scene it covers, or it would not count as occluded when
     # someone checks the fraction against the pixels.
     same = covered & np.all(np.round(out) == np.round(image.pixels), axis=2)
     out[same] = np.where(np.round(out[same]) >= 128, np.round(out[same]) - 7, np.round(out[same]) + 7)
 
-    attributes = {}
-    for index, box in enumerate(image.boxes):
-        rows, cols = box_pixel_mask(box, h, w)
-        region = covered[rows, cols]
-        fraction = float(region.mean()) if region.size else 0.0
-        attributes[index] = {"occluded_pasted": rounded(fraction)}
+    attributes: dict[int, dict[str, float | str]] = {}
+    for index, box in enumerate(boxes):
+        attributes[index] = {"occluded_pasted": rounded(_coverage(covered, box, h, w))}
         if drawn[index]["kind"]:
             attributes[index]["occluder"] = drawn[index]["kind"]
             attributes[index]["occluder_target"] = drawn[index]["target"]
