@@ -113,7 +113,8 @@ class MetricEngine:
         rec, k = self.records, self.records.num_categories
         above = (rec.det_score >= self.score_threshold) & ~rec.det_in_ignore
         matched = rec.det_agnostic_gt >= 0
-        det_rows = np.where(matched, rec.gt_category[np.maximum(rec.det_agnostic_gt, 0)], k)
+        det_rows = np.full(rec.num_detections, k, np.int64)
+        det_rows[matched] = rec.gt_category[rec.det_agnostic_gt[matched]]
         cells_det = det_rows.astype(np.int64) * (k + 1) + rec.det_category
         gt_found = np.zeros(rec.gt_image.shape[0], bool)
         hit = above & matched
