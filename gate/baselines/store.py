@@ -20,13 +20,13 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from gate.errors import InputError, RefusedError
+from gate.provenance import git_commit, utc_now
 from gate.results import RESULTS_INDEX, load_results_index
 from gate.storage import atomic_write_json, atomic_write_text, sha256_file, staged_dir
 
@@ -65,16 +65,6 @@ class BaselineVersion(BaseModel):
     results_path: str
     signoff: SignoffRecord
     key_metrics: dict[str, Any] = Field(default_factory=dict)
-
-
-def _git_commit(cwd: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def _default_signer() -> str:
@@ -189,8 +179,8 @@ class BaselineStore:
             line=line,
             version=version,
             signed_by=signed_by or _default_signer(),
-            promoted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            git_commit=_git_commit(Path.cwd()),
+            promoted_at=utc_now(),
+            git_commit=git_commit(Path.cwd()),
             source_results=str(results),
             results_index_sha256="",
             verdict=verdict,

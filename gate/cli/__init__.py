@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "gate.cli.suite",
     "gate.cli.export",
     "gate.cli.eval",
+    "gate.cli.run",
 ]
 
 

@@ -1,0 +1,71 @@
+"""`tsrgate run`: evaluate a model on suites and backends into a sealed results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _split(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--suites", default=None, help="Comma-separated suite names (or set them in --config).")
+@click.option("--backends", default=None, help="Comma-separated backends, e.g. torch,onnx,int8[,tensorrt].")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="YAML gate config (suites, backends, policy, baseline, latency).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Results folder to write.")
+@click.option("--force", is_flag=True, help="Replace an existing results folder.")
+@click.option("--threads", type=int, default=None, help="Threads per backend (default: $TSRGATE_THREADS or 1).")
+@click.option("--no-latency", is_flag=True, help="Skip latency measurement.")
+@click.option("--cache", type=click.Path(path_type=Path), default=None, help="Cache folder (default: $TSRGATE_CACHE or the user cache).")
+@click.option("--suites-dir", type=click.Path(path_type=Path), default=None, help="Suites folder (default: $TSRGATE_SUITES or ./suites).")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Source dataset when not where the suite spec says.")
+@click.option("--line", default=None, help="Model line recorded in the history.")
+@click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database (default: $TSRGATE_HISTORY).")
+@click.option("--no-history", is_flag=True, help="Do not record this run in the history.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def run(model, suites, backends, config_path, out, force, threads, no_latency, cache, suites_dir, data, line,
+        history_db, no_history, quiet) -> None:
+    """Evaluate MODEL (a model folder) on suites and backends; write a results folder to --out."""
+    from gate.errors import InputError
+    from gate.run import GateConfig, load_gate_config, run_model
+    from gate.run.history_hook import record_run
+
+    base = load_gate_config(config_path) if config_path else None
+    overrides = {}
+    if _split(suites):
+        overrides["suites"] = _split(suites)
+    if _split(backends):
+        overrides["backends"] = _split(backends)
+    if threads is not None:
+        overrides["threads"] = threads
+    if base is None and "suites" not in overrides:
+        raise InputError("no suites given: pass --suites or --config")
+    settings = (base.model_dump() if base else {}) | overrides
+    if no_latency:
+        settings.setdefault("latency", {})
+        settings["latency"] = dict(settings["latency"], enabled=False)
+    config = GateConfig.model_validate(settings)
+    echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    record = run_model(model, config, out, force=force, cache=cache, suites_dir=suites_dir, data=data,
+                       progress=not quiet, log=echo)
+    click.echo(f"{record.model.name} ({record.model.weights_sha256[:12]}) on {len(record.suites)} suite(s):")
+    click.echo(f"  {'suite':<18} {'backend':<14} {'status':<12} {'AP':>6} {'AP50':>6}")
+    for e in record.entries:
+        ap = f"{e.summary['ap']:.3f}" if e.status == "ok" else "-"
+        ap50 = f"{e.summary['ap50']:.3f}" if e.status == "ok" else "-"
+        status = e.status + (" (cached)" if e.predictions_from_cache else "")
+        click.echo(f"  {e.suite:<18} {e.backend:<14} {status:<12} {ap:>6} {ap50:>6}")
+    for b in record.backends:
+        if b["status"] != "ok":
+            click.echo(f"  {b['name']}: {b['status']} ({b['reason']})")
+    if not no_history:
+        record_run(record, out, history_db, line)
+    click.echo(f"results written to {out}")
+
+
+COMMANDS = [run]

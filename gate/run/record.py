@@ -1,0 +1,99 @@
+"""`run.json`: what a results folder holds and where every number came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from gate import __version__
+from gate.errors import InputError
+from gate.results import load_results_index
+
+RUN_FILE = "run.json"
+RUN_FORMAT = 1
+
+
+class ModelProvenance(BaseModel):
+    name: str
+    version: str
+    path: str
+    card_sha256: str
+    weights_sha256: str
+    class_names: list[str]
+    score_threshold: float
+    architecture: str = ""
+
+
+class SuiteProvenance(BaseModel):
+    name: str
+    version: str
+    manifest_sha256: str
+    spec_sha256: str
+    taxonomy_sha256: str
+    images: int
+    boxes: int
+    transforms: list[str] = Field(default_factory=list)  # corruption names; empty for clean suites
+    source: str = ""
+
+
+class RunEntry(BaseModel):
+    """One suite on one backend."""
+
+    suite: str
+    backend: str
+    status: Literal["ok", "unavailable", "failed"]
+    reason: str = ""
+    predictions_file: str | None = None
+    evaluation_file: str | None = None
+    records_file: str | None = None
+    predictions_from_cache: bool = False
+    images: int = 0
+    seconds: float = 0.0
+    summary: dict[str, float | None] = Field(default_factory=dict)  # ap, ap50, ap75, ... for quick reading
+
+
+class RunRecord(BaseModel):
+    format: int = RUN_FORMAT
+    kind: Literal["tsrgate_run"] = "tsrgate_run"
+    tsrgate_version: str = __version__
+    created_at: str
+    model: ModelProvenance
+    suites: list[SuiteProvenance]
+    backends: list[dict[str, Any]]  # per backend: name, status, reason, description
+    entries: list[RunEntry]
+    consistency_files: dict[str, str] = Field(default_factory=dict)  # suite -> file
+    parity_file: str | None = None
+    latency_file: str | None = None
+    libraries: dict[str, str] = Field(default_factory=dict)
+    machine: dict[str, Any] = Field(default_factory=dict)
+    git_commit: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    def entry(self, suite: str, backend: str) -> RunEntry | None:
+        return next((e for e in self.entries if e.suite == suite and e.backend == backend), None)
+
+    def suite(self, name: str) -> SuiteProvenance | None:
+        return next((s for s in self.suites if s.name == name), None)
+
+
+def load_run(folder: str | Path, verify: bool = True) -> RunRecord:
+    """Load a results folder's run record after verifying the folder's seal."""
+    folder = Path(folder)
+    load_results_index(folder, verify=verify)
+    path = folder / RUN_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"not a tsrgate run results folder (no {RUN_FILE})", path=folder) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"unreadable run record ({exc})", path=path) from None
+    if raw.get("format") != RUN_FORMAT:
+        raise InputError(f"run record format {raw.get('format')!r} not supported (expected {RUN_FORMAT})", path=path)
+    try:
+        return RunRecord.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"invalid run record at {'.'.join(map(str, err['loc']))}: {err['msg']}", path=path) from None
