@@ -81,7 +81,7 @@ def pycocotools_eval(gt_dict, dets, area_ranges=None):
 
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
-        gt.dataset = {k: [dict(x) for x in v] for k, v in gt_dict.items()}
+        gt.dataset = {k: [dict(x) for x in v] if isinstance(v, list) else v for k, v in gt_dict.items()}
         gt.createIndex()
         dt = gt.loadRes([dict(d, bbox=list(d["bbox"])) for d in dets])
         ev = COCOeval(gt, dt, "bbox")
