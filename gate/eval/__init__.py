@@ -16,8 +16,8 @@ a parsed COCO results list, or the path of a COCO results JSON file):
 
 Pieces, each usable alone: `match` (predictions -> `MatchRecords`, the one matching pass),
 `evaluate_records` (records -> `EvaluationResult`), `paired_bootstrap` (two record sets ->
-`BootstrapComparison`), `robustness` (mPC / rPC), `EVAL_METRICS` / `higher_is_better` (metric
-directions). AP/AR equal pycocotools' `COCOeval` (bbox) to floating-point rounding; a class without
+`BootstrapComparison`), `robustness` and `paired_bootstrap_robustness` (mPC / rPC, with CIs),
+`EVAL_METRICS` / `higher_is_better` (metric directions). AP/AR equal pycocotools' `COCOeval` (bbox) to floating-point rounding; a class without
 ground truth has AP -1 as there and is left out of means.
 """
 
@@ -48,7 +48,7 @@ from gate.eval.results import (
     TideBreakdown,
     records_path_for,
 )
-from gate.eval.robustness import robustness
+from gate.eval.robustness import paired_bootstrap_robustness, robustness
 from gate.eval.sizes import SIZE_SCHEMES, SizeBucket
 from gate.eval.tide import tide_breakdown
 
@@ -80,6 +80,7 @@ __all__ = [
     "load_predictions",
     "match",
     "paired_bootstrap",
+    "paired_bootstrap_robustness",
     "predictions_from_results",
     "records_path_for",
     "resample_weights",
