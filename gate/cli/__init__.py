@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "gate.cli.export",
     "gate.cli.eval",
     "gate.cli.run",
+    "gate.cli.compare",
 ]
 
 

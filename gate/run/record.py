@@ -35,8 +35,9 @@ class SuiteProvenance(BaseModel):
     taxonomy_sha256: str
     images: int
     boxes: int
-    transforms: list[str] = Field(default_factory=list)  # corruption names; empty for clean suites
+    transforms: list[str] = Field(default_factory=list)  # "name@severity" per step; empty for clean suites
     source: str = ""
+    folder: str = ""  # where the suite's manifest was read from
 
 
 class RunEntry(BaseModel):

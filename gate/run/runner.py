@@ -44,8 +44,9 @@ def suite_provenance(suite) -> SuiteProvenance:
         spec_sha256=manifest.spec_sha256,
         taxonomy_sha256=sha256_bytes(canonical_json(manifest.taxonomy.model_dump(mode="json"))),
         images=len(suite.coco.images), boxes=sum(1 for a in suite.coco.annotations if not a.iscrowd),
-        transforms=[t.name for t in manifest.transforms],
+        transforms=[f"{t.name}@{t.severity}" for t in manifest.transforms],
         source=str(manifest.source.synth or manifest.source.dataset or ""),
+        folder=str(suite.manifest_path.parent),
     )
 
 

@@ -1,0 +1,174 @@
+"""Compare a candidate's results with a baseline's under a policy and produce the verdict."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gate.baselines import BaselineStore
+from gate.baselines.store import CURRENT_FILE
+from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
+from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
+from gate.errors import InputError, RefusedError
+from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
+from gate.provenance import utc_now
+from gate.results import RESULTS_INDEX
+from gate.run.record import RunRecord, load_run
+from gate.storage import sha256_file
+
+
+def resolve_results(ref: str | Path, baselines_dir: str | Path | None = None) -> Path:
+    """A results folder, a line folder (`baselines/<line>`), or a bare line name -> the results folder."""
+    path = Path(ref)
+    if (path / CURRENT_FILE).is_file():
+        return BaselineStore(path.parent).results_path(path.name)
+    if path.is_dir():
+        return path
+    store = BaselineStore(baselines_dir)
+    if "/" not in str(ref) and (store.root / str(ref) / CURRENT_FILE).is_file():
+        return store.results_path(str(ref))
+    raise InputError(f"no results folder or baseline line named {str(ref)!r} "
+                     f"(baseline lines in {store.root}: {', '.join(store.lines()) or 'none'})")
+
+
+def check_compatible(candidate: RunRecord, baseline: RunRecord) -> tuple[list[str], list[str]]:
+    """Suites both sides ran on identical bytes; refuses version, manifest or taxonomy mismatches."""
+    base_suites = {s.name: s for s in baseline.suites}
+    common, notes = [], []
+    for suite in candidate.suites:
+        other = base_suites.get(suite.name)
+        if other is None:
+            notes.append(f"suite {suite.name} v{suite.version}: not in the baseline results; not compared")
+            continue
+        if suite.version != other.version:
+            raise RefusedError(f"suite {suite.name}: candidate ran version {suite.version}, baseline version "
+                               f"{other.version}; re-run the baseline on the same suite version")
+        if suite.manifest_sha256 != other.manifest_sha256:
+            raise RefusedError(f"suite {suite.name} v{suite.version}: manifest sha256 differs "
+                               f"({suite.manifest_sha256[:12]} vs {other.manifest_sha256[:12]}); not the same bytes")
+        if suite.taxonomy_sha256 != other.taxonomy_sha256:
+            raise RefusedError(f"suite {suite.name} v{suite.version}: evaluation taxonomies differ")
+        common.append(suite.name)
+    for name in sorted(set(base_suites) - {s.name for s in candidate.suites}):
+        notes.append(f"suite {name}: only in the baseline results; not compared")
+    if not common:
+        raise RefusedError("the candidate and the baseline share no suite; nothing to compare")
+    return common, notes
+
+
+def side_provenance(record: RunRecord, folder: Path) -> SideProvenance:
+    return SideProvenance(
+        results_path=str(folder), results_index_sha256=sha256_file(folder / RESULTS_INDEX), created_at=record.created_at,
+        model=record.model, suites=record.suites, backends=record.backends, libraries=record.libraries,
+        machine=record.machine, git_commit=record.git_commit,
+    )
+
+
+def latency_rows(candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base_dir: Path, suites: list[str],
+                 interleaved: bool, log: Callable[[str], None]) -> tuple[list[MetricComparison], dict[str, Any]]:
+    """p50/p99 latency ratios per backend; timed interleaved (A B A B) in this process when both models are here."""
+    rows: list[MetricComparison] = []
+    info: dict[str, Any] = {"backends": {}}
+    both_ok = [b["name"] for b in candidate.backends
+               if b["status"] == "ok" and any(o["name"] == b["name"] and o["status"] == "ok" for o in baseline.backends)]
+    cand_model, base_model = Path(candidate.model.path), Path(baseline.model.path)
+    can_interleave = interleaved and cand_model.is_dir() and base_model.is_dir()
+    if can_interleave:
+        from gate.backends import create_backend
+        from gate.backends.latency import measure_latency_interleaved
+        from gate.suites import open_suite
+
+        settings = candidate.config.get("latency", {})
+        first = candidate.suite(suites[0])
+        suite = open_suite(first.folder or first.name)
+        images = []
+        for loaded in suite.iter_images():
+            images.append((loaded.info.id, loaded.pixels))
+            if len(images) == settings.get("images", 10):
+                break
+        info["measured"] = f"interleaved A/B in one process on {len(images)} images of suite {suite.name}"
+        for name in both_ok:
+            log(f"latency [{name}]: candidate and baseline timed interleaved")
+            with create_backend(name, cand_model) as a, create_backend(name, base_model) as b:
+                timing = measure_latency_interleaved(a, b, images, warmup=settings.get("warmup", 3),
+                                                     runs=settings.get("runs", 20))
+            ratios = {"latency_p50_ratio": timing.a.total.p50_ms / timing.b.total.p50_ms,
+                      "latency_p99_ratio": timing.a.total.p99_ms / timing.b.total.p99_ms}
+            info["backends"][name] = {"candidate_p50_ms": timing.a.total.p50_ms, "baseline_p50_ms": timing.b.total.p50_ms,
+                                      "candidate_p99_ms": timing.a.total.p99_ms, "baseline_p99_ms": timing.b.total.p99_ms,
+                                      **ratios}
+            rows.extend(MetricComparison(metric=m, backend=name, candidate=v, baseline=1.0) for m, v in ratios.items())
+    else:
+        info["measured"] = "separately, in each side's own run (not interleaved: ratios are noisier)"
+        stored = {}
+        for record, folder in ((candidate, cand_dir), (baseline, base_dir)):
+            stored[id(record)] = (json.loads((folder / record.latency_file).read_text())["backends"]
+                                  if record.latency_file else {})
+        for name in both_ok:
+            a, b = stored[id(candidate)].get(name), stored[id(baseline)].get(name)
+            if not a or not b:
+                rows.extend(MetricComparison(metric=m, backend=name, status="not_run",
+                                             status_reason="latency not measured on both sides")
+                            for m in ("latency_p50_ratio", "latency_p99_ratio"))
+                continue
+            ratios = {"latency_p50_ratio": a["total"]["p50_ms"] / b["total"]["p50_ms"],
+                      "latency_p99_ratio": a["total"]["p99_ms"] / b["total"]["p99_ms"]}
+            info["backends"][name] = {"candidate_p50_ms": a["total"]["p50_ms"], "baseline_p50_ms": b["total"]["p50_ms"],
+                                      "candidate_p99_ms": a["total"]["p99_ms"], "baseline_p99_ms": b["total"]["p99_ms"],
+                                      **ratios}
+            rows.extend(MetricComparison(metric=m, backend=name, candidate=v, baseline=1.0) for m, v in ratios.items())
+    for b in candidate.backends:
+        if b["status"] != "ok":
+            rows.extend(MetricComparison(metric=m, backend=b["name"], status="not_run",
+                                         status_reason=f"{b['name']}: {b['status']} ({b.get('reason', '')})")
+                        for m in ("latency_p50_ratio", "latency_p99_ratio"))
+    return rows, info
+
+
+def compare_results(
+    candidate: str | Path,
+    baseline: str | Path,
+    *,
+    policy_path: str | Path | None = None,
+    baselines_dir: str | Path | None = None,
+    latency: bool = True,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> GateVerdict:
+    """The verdict of a candidate results folder against a baseline (folder or line name)."""
+    cand_dir = resolve_results(candidate, baselines_dir)
+    base_dir = resolve_results(baseline, baselines_dir)
+    policy, policy_sha = load_policy(policy_path)
+    cand_record, base_record = load_run(cand_dir), load_run(base_dir)
+    suites, notes = check_compatible(cand_record, base_record)
+
+    log(f"comparing {cand_record.model.name} with {base_record.model.name} on {len(suites)} suite(s)")
+    rows = accuracy_rows(policy, suites, cand_record, base_record, cand_dir, base_dir)
+    rows += consistency_rows(suites, cand_record, base_record, cand_dir, base_dir)
+    rows += robustness_rows(suites, cand_record, base_record)
+    lat_rows, latency_info = latency_rows(cand_record, base_record, cand_dir, base_dir, suites, latency, log)
+    rows += lat_rows
+    for b in cand_record.backends:
+        if b["status"] != "ok":
+            notes.append(f"{b['name']}: {b['status']} ({b.get('reason', '')})")
+
+    outcomes = apply_policy(policy, rows)
+    counts = Counter(o.outcome for o in outcomes)
+    return GateVerdict(
+        outcome=overall_outcome(outcomes),
+        created_at=utc_now(),
+        policy=PolicyProvenance(name=policy.name, path=str(policy_path or default_policy_path()), sha256=policy_sha),
+        candidate=side_provenance(cand_record, cand_dir),
+        baseline=side_provenance(base_record, base_dir),
+        suites=suites,
+        bootstrap={"method": "paired image bootstrap, percentile CI", "resamples": policy.defaults.resamples,
+                   "confidence": policy.defaults.confidence, "seed": policy.defaults.seed,
+                   "min_support": policy.defaults.min_support},
+        latency=latency_info,
+        counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "insufficient_support", "not_run")},
+        outcomes=outcomes,
+        comparisons=rows,
+        notes=notes,
+    )

@@ -1,0 +1,153 @@
+"""Metric comparisons between two results folders: the rows the policy judges.
+
+Accuracy rows come from the paired image bootstrap of the two sides' match records (same suite,
+same images, same resampled image lists). Consistency rows come from the candidate's own
+backend-vs-torch figures. Robustness rows (mPC, rPC) are computed per side from the suites that
+share a source with a clean suite. Backends that did not run produce `not_run` rows with the reason,
+so no rule can pass on something that was never measured.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from gate.policy import GATE_METRICS, MetricComparison, Policy
+from gate.policy.evaluate import _matches
+from gate.run.record import RunRecord
+
+CONSISTENCY_METRICS = ("backend_ap_delta", "backend_disagreement")
+
+
+def backends_for_accuracy(policy: Policy, available: Iterable[str]) -> list[str]:
+    """Backends that some accuracy rule looks at (only those are bootstrapped)."""
+    wanted = []
+    for name in available:
+        for rule in policy.rules:
+            if GATE_METRICS[rule.metric].kind == "accuracy" and _matches(rule.scope.backends, name, False):
+                wanted.append(name)
+                break
+    return wanted
+
+
+def accuracy_rows(
+    policy: Policy, suites: list[str], candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base_dir: Path,
+) -> list[MetricComparison]:
+    from gate.eval import MatchRecords, paired_bootstrap
+
+    defaults = policy.defaults
+    rows: list[MetricComparison] = []
+    backend_names = [b["name"] for b in candidate.backends]
+    for backend in backends_for_accuracy(policy, backend_names):
+        for suite in suites:
+            cand_entry, base_entry = candidate.entry(suite, backend), baseline.entry(suite, backend)
+            if cand_entry is None or base_entry is None or cand_entry.status != "ok" or base_entry.status != "ok":
+                side, entry = ("candidate", cand_entry) if cand_entry is None or cand_entry.status != "ok" else ("baseline", base_entry)
+                reason = f"{side} {backend} on {suite}: " + (entry.status + (f" ({entry.reason})" if entry.reason else "")
+                                                             if entry is not None else "not in the results")
+                rows.extend(MetricComparison(metric=m, suite=suite, backend=backend, status="not_run", status_reason=reason)
+                            for m in ("ap", "ap50", "ap75"))
+                continue
+            comparison = paired_bootstrap(
+                MatchRecords.load(cand_dir / cand_entry.records_file), MatchRecords.load(base_dir / base_entry.records_file),
+                candidate_threshold=candidate.model.score_threshold, baseline_threshold=baseline.model.score_threshold,
+                resamples=defaults.resamples, confidence=defaults.confidence, seed=defaults.seed,
+                min_support=defaults.min_support,
+            )
+            for d in comparison.deltas:
+                if d.metric not in GATE_METRICS:
+                    continue
+                rows.append(MetricComparison(
+                    metric=d.metric, suite=suite, backend=backend, class_name=d.class_name, size=d.size,
+                    candidate=d.value_candidate, baseline=d.value_baseline, delta=d.delta, ci_low=d.ci_low,
+                    ci_high=d.ci_high, p_worse=d.p_worse, support=d.support,
+                    status="not_run" if d.status == "undefined" else "ok",
+                    status_reason="undefined: no ground truth in scope" if d.status == "undefined" else "",
+                ))
+    return rows
+
+
+def _consistency(record: RunRecord, folder: Path) -> dict[str, dict]:
+    out = {}
+    for suite, rel in record.consistency_files.items():
+        out[suite] = json.loads((folder / rel).read_text(encoding="utf-8"))["backends"]
+    return out
+
+
+def consistency_rows(suites: list[str], candidate: RunRecord, baseline: RunRecord, cand_dir: Path,
+                     base_dir: Path) -> list[MetricComparison]:
+    cand, base = _consistency(candidate, cand_dir), _consistency(baseline, base_dir)
+    rows = []
+    for b in candidate.backends:
+        name = b["name"]
+        if name == "torch":
+            continue
+        for suite in suites:
+            figures = cand.get(suite, {}).get(name)
+            if b["status"] != "ok" or figures is None:
+                reason = f"{name}: {b['status']}" + (f" ({b['reason']})" if b.get("reason") else "")
+                if b["status"] == "ok":
+                    reason = f"{name} on {suite}: no consistency figures (failed run or no torch reference)"
+                rows.extend(MetricComparison(metric=m, suite=suite, backend=name, status="not_run", status_reason=reason)
+                            for m in CONSISTENCY_METRICS)
+                continue
+            base_figures = base.get(suite, {}).get(name)
+            ap = figures.get("ap_delta") or {}
+            base_ap = (base_figures or {}).get("ap_delta") or {}
+            rows.append(MetricComparison(
+                metric="backend_ap_delta", suite=suite, backend=name, candidate=ap.get("loss"),
+                baseline=base_ap.get("loss"), ci_low=ap.get("ci_low"), ci_high=ap.get("ci_high"),
+                delta=None if ap.get("loss") is None or base_ap.get("loss") is None else ap["loss"] - base_ap["loss"],
+            ))
+            rate = figures["consistency"]["disagreement_rate"]
+            base_rate = (base_figures or {}).get("consistency", {}).get("disagreement_rate")
+            rows.append(MetricComparison(
+                metric="backend_disagreement", suite=suite, backend=name, candidate=rate, baseline=base_rate,
+                delta=None if base_rate is None else rate - base_rate,
+            ))
+    return rows
+
+
+def _clean_partner(name: str, clean_suites: set[str]) -> str | None:
+    prefix = name.rsplit("-", 1)[0] + "-" if "-" in name else ""
+    partner = f"{prefix}clean"
+    return partner if partner in clean_suites else None
+
+
+def robustness_rows(suites: list[str], candidate: RunRecord, baseline: RunRecord) -> list[MetricComparison]:
+    """mPC and rPC (AP, torch) per clean suite and its corrupted partners, per side."""
+    from gate.eval import robustness
+
+    transforms = {s.name: s.transforms for s in candidate.suites}
+    clean = {s for s in suites if not transforms.get(s)}
+    groups: dict[str, dict[tuple[str, int], str]] = {}
+    for suite in suites:
+        partner = _clean_partner(suite, clean)
+        steps = transforms.get(suite) or []
+        if partner is None or len(steps) != 1:
+            continue  # mPC is defined over single corruptions at a severity
+        corruption, _, severity = steps[0].partition("@")
+        groups.setdefault(partner, {})[(corruption, int(severity or 0))] = suite
+
+    def values(record: RunRecord, clean_suite: str, members: dict[tuple[str, int], str]):
+        clean_entry = record.entry(clean_suite, "torch")
+        entries = {key: record.entry(s, "torch") for key, s in members.items()}
+        if clean_entry is None or clean_entry.status != "ok" or any(e is None or e.status != "ok" for e in entries.values()):
+            return None
+        return robustness(clean_entry.summary["ap"], {k: e.summary["ap"] for k, e in entries.items()})
+
+    rows = []
+    for clean_suite, members in sorted(groups.items()):
+        cand, base = values(candidate, clean_suite, members), values(baseline, clean_suite, members)
+        label = f"{clean_suite}+corruptions"
+        for metric in ("mpc", "rpc"):
+            c = getattr(cand, metric) if cand else None
+            b = getattr(base, metric) if base else None
+            rows.append(MetricComparison(
+                metric=metric, suite=label, backend="torch", candidate=c, baseline=b,
+                delta=None if c is None or b is None else c - b,
+                status="ok" if c is not None else "not_run",
+                status_reason="" if c is not None else "a clean or corrupted suite did not run on torch",
+            ))
+    return rows
