@@ -191,11 +191,14 @@ def _card_and_key(model_dir: Path, fmt: str, settings: ExportSettings):
     card = load_card(model_dir, verify_weights=True)
     extra: dict[str, Any] = {}
     if isinstance(settings, Int8ExportSettings):
-        from gate.backends.int8_export import calibration_source
+        # The calibration images' content, not their path, decides the ranges. For the training
+        # dataset the card records that hash, so a cached export is found without the dataset.
+        if settings.calibration_data is None and card.training is not None:
+            extra["calibration_annotations_sha256"] = card.training.data.annotations_sha256
+        else:
+            from gate.backends.int8_export import calibration_source
 
-        source = calibration_source(card, model_dir, settings)
-        # The calibration images' content, not their path, decides the ranges.
-        extra["calibration_annotations_sha256"] = source.annotations_sha256
+            extra["calibration_annotations_sha256"] = calibration_source(card, model_dir, settings).annotations_sha256
         extra["onnx_key"] = settings_key("onnx", card.weights.sha256, settings.onnx)
     return card, settings_key(fmt, card.weights.sha256, settings, extra)
 

@@ -71,15 +71,25 @@ def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSet
                          path=model_dir)
     path = _resolve_dataset_path(card.training.data.dataset_path, model_dir)
     if not (path / "annotations.json").is_file():
-        raise InputError(f"the model's training dataset {card.training.data.dataset_path} is not here; "
+        info = getattr(card.training.data, "dataset_info", None) or {}
+        hint = ""
+        if info.get("generator") == "tsrgate.data.synth":
+            hint = (f" (a generated world: `tsrgate data synth {card.training.data.dataset_path} --images "
+                    f"{info.get('images')} --seed {info.get('seed')}` regenerates it)")
+        raise InputError(f"the model's training dataset {card.training.data.dataset_path} is not here{hint}; "
                          f"pass --calibration-data DATASET", path=model_dir)
     dataset = DetectionDataset.load(path)
+    digest = sha256_file(dataset.annotations_path)
+    if digest != card.training.data.annotations_sha256:
+        raise InputError(f"the training dataset changed since the model was trained (annotations sha256 "
+                         f"{digest[:12]}, the card records {card.training.data.annotations_sha256[:12]}); "
+                         f"pass --calibration-data DATASET", path=dataset.annotations_path)
     selector = card.training.data.train_split
     if selector.tag is None:
         ids = sorted(img.id for img in dataset.images)
     else:
         ids = sorted(select_images(dataset.coco, selector.tag, selector.values))
-    return CalibrationSource(path, sha256_file(dataset.annotations_path), selector.describe(), ids)
+    return CalibrationSource(path, digest, selector.describe(), ids)
 
 
 def calibration_tensor(card: ModelCard, model_dir: Path, settings: Int8ExportSettings,

@@ -46,7 +46,7 @@ class OnnxBackend(Backend):
     def _resolve_file(self) -> Path:
         if self.onnx_path is not None:
             return self.onnx_path
-        if self.card.architecture.format == "onnx":
+        if self.export_format == "onnx" and self.card.architecture.format == "onnx":
             return self.model_dir / self.card.weights.file
         self.export_record = ensure_export(self.model_dir, self.export_format, self.export_settings)
         return self.export_record.path

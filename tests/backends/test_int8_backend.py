@@ -98,3 +98,46 @@ def test_high_precision_dtype_and_method_are_validated(trained_model_dir):
         ensure_export(trained_model_dir, "int8", {"high_precision_dtype": "bf16"})
     with pytest.raises(InputError, match="calibration_method"):
         ensure_export(trained_model_dir, "int8", {"calibration_method": "percentile"})
+
+
+def _model_copy_with_dataset(trained_model_dir, out, dataset_path):
+    import shutil
+
+    shutil.copytree(trained_model_dir, out)
+    card = json.loads((out / "card.json").read_text())
+    card["training"]["data"]["dataset_path"] = str(dataset_path)
+    (out / "card.json").write_text(json.dumps(card))
+    return out
+
+
+def test_cached_int8_export_is_found_without_the_training_dataset(tmp_path_factory, trained_model_dir, tmp_path):
+    record = int8_export(tmp_path_factory)
+    moved = _model_copy_with_dataset(trained_model_dir, tmp_path / "model", tmp_path / "gone")
+    # Same weights, same recorded training annotations hash: the cache key is the same.
+    assert ensure_export(moved, "int8", INT8_TEST_SETTINGS) == record
+
+
+def test_changed_training_dataset_is_refused_for_calibration(trained_model_dir, shapes_data, tmp_path):
+    import shutil
+
+    changed = tmp_path / "data"
+    shutil.copytree(shapes_data, changed)
+    annotations = json.loads((changed / "annotations.json").read_text())
+    annotations["annotations"] = annotations["annotations"][:-1]
+    (changed / "annotations.json").write_text(json.dumps(annotations))
+    model = _model_copy_with_dataset(trained_model_dir, tmp_path / "model", changed)
+    with pytest.raises(InputError, match="training dataset changed since the model was trained"):
+        ensure_export(model, "int8", {**INT8_TEST_SETTINGS, "seed": 5})
+
+
+def test_ingested_onnx_needs_calibration_data_and_a_quantizable_graph(trained_model_dir, shapes_data, tmp_path):
+    from tests.backends.onnx_files import constant_detector_onnx, ingested_onnx_model
+
+    onnx_file = constant_detector_onnx(tmp_path / "const.onnx", (128, 160), classes=3)
+    model = ingested_onnx_model(trained_model_dir, onnx_file, tmp_path / "model")
+    with pytest.raises(InputError, match="records no training dataset; pass --calibration-data"):
+        create_backend("int8", model).load()
+    # A graph without a single quantizable layer: the export says so instead of shipping a no-op "INT8".
+    settings = {"calibration_images": 2, "calibration_data": str(shapes_data)}
+    with pytest.raises(InputError, match="no Q/DQ"):
+        create_backend("int8", model, export_settings=settings).load()
