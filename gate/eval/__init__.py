@@ -17,8 +17,9 @@ a parsed COCO results list, or the path of a COCO results JSON file):
 Pieces, each usable alone: `match` (predictions -> `MatchRecords`, the one matching pass),
 `evaluate_records` (records -> `EvaluationResult`), `paired_bootstrap` (two record sets ->
 `BootstrapComparison`), `robustness` and `paired_bootstrap_robustness` (mPC / rPC, with CIs),
-`EVAL_METRICS` / `higher_is_better` (metric directions). AP/AR equal pycocotools' `COCOeval` (bbox) to floating-point rounding; a class without
-ground truth has AP -1 as there and is left out of means.
+`EVAL_METRICS` / `higher_is_better` (metric directions). AP/AR equal pycocotools' `COCOeval`
+(bbox) to floating-point rounding; a class without ground truth has AP -1 as there and is left out
+of means.
 """
 
 from gate.eval.bootstrap import paired_bootstrap, resample_weights
