@@ -128,6 +128,7 @@ class SplitSelector(_Strict):
 class TrainingDataRecord(_Strict):
     dataset_path: str
     annotations_sha256: str
+    dataset_info: dict[str, Any] = Field(default_factory=dict)  # short fields of COCO `info` (generator, seed)
     train_split: SplitSelector
     validation_split: SplitSelector | None = None
     class_source: str  # "categories", "supercategory" or "mapping"

@@ -426,6 +426,7 @@ def train_model(
             "training": TrainingRecord(
                 data=TrainingDataRecord(
                     dataset_path=str(dataset.root), annotations_sha256=annotations_sha,
+                    dataset_info=_short_info(dataset.coco.info),
                     train_split=recipe.splits.train, validation_split=recipe.splits.validate_on,
                     class_source=classes.source, train_images=len(images), train_boxes=box_count,
                 ),
@@ -449,6 +450,11 @@ def train_model(
     if not keep_checkpoint:
         shutil.rmtree(work / CHECKPOINT_DIR, ignore_errors=True)
     return TrainingOutcome(out, final, step, total, time.monotonic() - started)
+
+
+def _short_info(info: dict[str, Any]) -> dict[str, Any]:
+    """The scalar, short fields of a dataset's COCO `info` (how to regenerate or find it again)."""
+    return {k: v for k, v in info.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 300}
 
 
 def _mine(evaluator: _Evaluator, images: TrainingImages, recipe: Recipe, step: int, weights: np.ndarray):
