@@ -17,7 +17,8 @@ a parsed COCO results list, or the path of a COCO results JSON file):
 Pieces, each usable alone: `match` (predictions -> `MatchRecords`, the one matching pass),
 `evaluate_records` (records -> `EvaluationResult`), `paired_bootstrap` (two record sets ->
 `BootstrapComparison`), `robustness` and `paired_bootstrap_robustness` (mPC / rPC, with CIs),
-`EVAL_METRICS` / `higher_is_better` (metric directions). AP/AR equal pycocotools' `COCOeval`
+`regression_examples` (missed signs, new confusions, new false positives, with boxes, for
+galleries), `EVAL_METRICS` / `higher_is_better` (metric directions). AP/AR equal pycocotools' `COCOeval`
 (bbox) to floating-point rounding; a class without ground truth has AP -1 as there and is left out
 of means.
 """
@@ -49,6 +50,7 @@ from gate.eval.results import (
     TideBreakdown,
     records_path_for,
 )
+from gate.eval.regressions import RegressionExample, regression_examples
 from gate.eval.robustness import paired_bootstrap_robustness, robustness
 from gate.eval.sizes import SIZE_SCHEMES, SizeBucket
 from gate.eval.tide import tide_breakdown
@@ -67,6 +69,7 @@ __all__ = [
     "MetricDelta",
     "PrCurves",
     "PredictionArrays",
+    "RegressionExample",
     "RobustnessResult",
     "SizeBucket",
     "SizeMetrics",
@@ -84,6 +87,7 @@ __all__ = [
     "paired_bootstrap_robustness",
     "predictions_from_results",
     "records_path_for",
+    "regression_examples",
     "resample_weights",
     "robustness",
     "tide_breakdown",
