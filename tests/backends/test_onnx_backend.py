@@ -53,6 +53,12 @@ def test_export_is_reused_from_the_cache_and_rebuilt_when_tampered(tmp_path_fact
     assert rebuilt.sha256 == sha256_file(rebuilt.path) and rebuilt.inputs[0].shape[0] == 2
 
 
+def test_export_is_byte_identical_when_repeated(tmp_path_factory, trained_model_dir, tmp_path):
+    cached = onnx_export(tmp_path_factory)
+    again = ensure_export(trained_model_dir, "onnx", out=tmp_path / "again")
+    assert again.sha256 == cached.sha256 and again.settings_key == cached.settings_key
+
+
 def test_export_to_an_occupied_out_folder_is_refused(trained_model_dir, tmp_path):
     out = tmp_path / "export"
     out.mkdir()
