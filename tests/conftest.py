@@ -30,3 +30,11 @@ def run_cli():
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def gate_env(tmp_path_factory):
+    """Suites, a trained tiny model and one run's results (see tests/gate_fixtures.py)."""
+    from tests.gate_fixtures import gate_env as build
+
+    return build(tmp_path_factory)

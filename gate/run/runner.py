@@ -79,6 +79,17 @@ def detections_to_results(detections: Sequence[Detections], categories: dict[int
     return results
 
 
+def write_suite_detections(folder: Path, suite, dets: Sequence[Detections], model: ModelProvenance):
+    """Store one backend's detections on one suite and evaluate them there (detections, evaluation, records)."""
+    from gate.eval import evaluate_with_records
+
+    save_detections(folder / "detections.npz", dets)
+    results = detections_to_results(dets, category_table(suite, model.class_names))
+    evaluation, match_records = evaluate_with_records(suite.coco, results, score_threshold=model.score_threshold)
+    evaluation.save(folder / "evaluation.json", records=match_records)
+    return evaluation, match_records
+
+
 def predict_suite(backend, suite, batch_size: int, progress: bool) -> list[Detections]:
     """The backend's detections for every suite image, in manifest order, with a progress bar."""
     out: list[Detections] = []
@@ -124,7 +135,7 @@ def run_model(
     from gate.backends.consistency import compare_detections
     from gate.backends.latency import measure_latency
     from gate.backends.parity import check_preprocessing_parity
-    from gate.eval import evaluate_with_records, paired_bootstrap
+    from gate.eval import paired_bootstrap
     from gate.suites import open_suite
     from gate.suites.locations import cache_root
 
@@ -185,10 +196,7 @@ def run_model(
                     if dets is None:
                         dets = predict_suite(backend, suite, config.batch_size, progress)
                         prediction_cache.put(key, dets)
-                    save_detections(folder / "detections.npz", dets)
-                    results = detections_to_results(dets, category_table(suite, model.class_names))
-                    evaluation, match_records = evaluate_with_records(suite.coco, results, score_threshold=threshold)
-                    evaluation.save(folder / "evaluation.json", records=match_records)
+                    evaluation, match_records = write_suite_detections(folder, suite, dets, model)
                 except GateError as exc:
                     log(f"{suite.name} [{name}]: failed ({exc})")
                     entries.append(RunEntry(suite=suite.name, backend=name, status="failed", reason=str(exc)))
