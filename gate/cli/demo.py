@@ -1,0 +1,24 @@
+"""`tsrgate demo`: the whole gate on the embedded default (what `make demo` runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: reports/demo).")
+@click.option("--threads", type=int, default=None, help="Threads per backend (default: the config's or 1).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo(out, threads, quiet) -> None:
+    """Gate the shipped synth-candidate against synth-baseline on the generated world; write reports/demo/."""
+    from gate.cli.compare import print_summary
+    from gate.demo import run_demo
+
+    verdict, out_dir = run_demo(out, threads=threads, progress=not quiet, log=lambda m: click.echo(m, err=True))
+    print_summary(verdict, out_dir)
+    click.echo(f"open {out_dir / 'report.html'} for the full report (summary.md, junit.xml, verdict.json beside it)")
+
+
+COMMANDS = [demo]

@@ -1,0 +1,71 @@
+"""The main job on the embedded default: generated world -> suites -> two shipped models -> verdict -> reports.
+
+Everything it needs ships with the repository (suite specs and manifests, the two models) or is
+generated here (the sign world, rendered suite images), so it runs on a fresh machine without
+network or external data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gate.compare import GateVerdict, compare_results
+from gate.compare.verdict import VERDICT_FILE
+from gate.run import GateConfig, load_gate_config, run_model
+from gate.run.history_hook import record_run
+from gate.suites.locations import repo_root
+
+DEMO_BASELINE = "synth-baseline"
+DEMO_CANDIDATE = "synth-candidate"
+
+
+def demo_config(root: Path) -> GateConfig:
+    return load_gate_config(root / "tsrgate.yaml")
+
+
+def run_demo(
+    out: Path | None = None,
+    results_root: Path | None = None,
+    *,
+    threads: int | None = None,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+) -> tuple[GateVerdict, Path]:
+    """Run both shipped models through the shipped synthetic suites and compare them; returns the verdict."""
+    from gate.compare.history_hook import record_compare
+    from gate.suites import open_suite
+
+    root = repo_root()
+    out = out if out is not None else root / "reports" / "demo"
+    results_root = results_root if results_root is not None else root / "results" / "demo"
+    config = demo_config(root)
+    if threads is not None:
+        config = config.model_copy(update={"threads": threads})
+    started = time.perf_counter()
+
+    log(f"[1/4] suites: generating the sign world and rendering {len(config.suites)} suites (cached after the first run)")
+    for name in config.suites:
+        suite = open_suite(name)
+        log(f"      {suite.name} v{suite.version}: {len(suite)} images, manifest {suite.manifest_sha256[:12]} verified")
+
+    records = {}
+    for step, model_name in ((2, DEMO_BASELINE), (3, DEMO_CANDIDATE)):
+        log(f"[{step}/4] {model_name}: {', '.join(config.suites)} on {', '.join(config.backends)}")
+        results = results_root / model_name
+        record = run_model(root / "models" / model_name, config, results, force=True, progress=progress,
+                           log=lambda m: log(f"      {m}"))
+        record_run(record, results, None, line="synth")
+        records[model_name] = results
+
+    log(f"[4/4] compare {DEMO_CANDIDATE} against {DEMO_BASELINE} under the default policy")
+    verdict = compare_results(records[DEMO_CANDIDATE], records[DEMO_BASELINE], log=lambda m: log(f"      {m}"))
+    out.mkdir(parents=True, exist_ok=True)
+    verdict.save(out / VERDICT_FILE)
+    from gate.report import write_verdict_reports
+
+    write_verdict_reports(verdict, out)
+    record_compare(verdict, None)
+    log(f"done in {time.perf_counter() - started:.0f} s")
+    return verdict, out
