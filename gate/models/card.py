@@ -157,6 +157,10 @@ class MetricsRecord(_Strict):
     ar100: float
     per_class_ap50: dict[str, float] = Field(default_factory=dict)
     per_class_ap: dict[str, float] = Field(default_factory=dict)
+    # Traffic-sign size buckets by box area (gate.eval's default scheme): tiny < 16^2, small
+    # 16^2-32^2, medium 32^2-96^2, large > 96^2. Note ap_small above is COCO's (< 32^2).
+    per_size_ap: dict[str, float] = Field(default_factory=dict)
+    per_size_ap50: dict[str, float] = Field(default_factory=dict)
     step: int | None = None
     evaluator: str = "pycocotools"
 

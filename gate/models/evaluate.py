@@ -20,6 +20,15 @@ from gate.data.coco import CocoDataset
 from gate.models.card import MetricsRecord
 
 
+# Area ranges of gate.eval's traffic-sign size scheme (inclusive ends, as pycocotools tests them).
+SIGN_SIZE_BUCKETS: tuple[tuple[str, tuple[float, float]], ...] = (
+    ("tiny", (0.0, 16.0**2)),
+    ("small", (16.0**2, 32.0**2)),
+    ("medium", (32.0**2, 96.0**2)),
+    ("large", (96.0**2, 1e5**2)),
+)
+
+
 def _coco_api(gt: CocoDataset):
     from pycocotools.coco import COCO
 
@@ -59,6 +68,9 @@ def coco_metrics(gt: CocoDataset, detections: Sequence[Detections], split: str, 
         dt = api.loadRes(results)
         evaluator = COCOeval(api, dt, iouType="bbox")
         evaluator.params.imgIds = image_ids
+        # COCO's four ranges first (summarize() looks them up by label), then the sign buckets.
+        evaluator.params.areaRng = [*evaluator.params.areaRng, *[list(r) for _, r in SIGN_SIZE_BUCKETS]]
+        evaluator.params.areaRngLbl = [*evaluator.params.areaRngLbl, *[f"sign_{n}" for n, _ in SIGN_SIZE_BUCKETS]]
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
@@ -69,11 +81,17 @@ def coco_metrics(gt: CocoDataset, detections: Sequence[Detections], split: str, 
     for k, cat in enumerate(cat_ids):
         per_ap50[names[cat]] = round(_mean_valid(precision[0, :, k, 0, 2]), 6)
         per_ap[names[cat]] = round(_mean_valid(precision[:, :, k, 0, 2]), 6)
+    per_size_ap, per_size_ap50 = {}, {}
+    for offset, (bucket, _) in enumerate(SIGN_SIZE_BUCKETS):
+        area = 4 + offset
+        per_size_ap[bucket] = round(_mean_valid(precision[:, :, :, area, 2]), 6)
+        per_size_ap50[bucket] = round(_mean_valid(precision[0, :, :, area, 2]), 6)
     r = lambda v: round(float(v), 6)  # noqa: E731
     return MetricsRecord(
         split=split, images=len(image_ids), boxes=boxes, ap=r(stats[0]), ap50=r(stats[1]), ap75=r(stats[2]),
         ap_small=r(stats[3]), ap_medium=r(stats[4]), ap_large=r(stats[5]), ar100=r(stats[8]),
-        per_class_ap50=per_ap50, per_class_ap=per_ap, step=step,
+        per_class_ap50=per_ap50, per_class_ap=per_ap, per_size_ap=per_size_ap, per_size_ap50=per_size_ap50,
+        step=step,
     )
 
 
@@ -116,3 +134,38 @@ def summarize_errors(errors: Iterable[ImageErrors]) -> dict[str, int]:
         "missed": sum(e.missed for e in errors),
         "confused": sum(e.confused for e in errors),
     }
+
+
+def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str], *, backend_name: str = "torch",
+                          threads: int | None = None, batch_size: int = 4, progress: bool = False) -> MetricsRecord:
+    """COCO metrics of a model folder on a dataset split, through a backend and the card's pipeline."""
+    from gate.backends import create_backend
+    from gate.backends.predict import predict_dataset
+    from gate.data.dataset import DetectionDataset
+    from gate.errors import InputError
+    from gate.models.card import load_card
+    from gate.models.classes import card_class_map, class_view, select_images
+
+    card = load_card(model_dir)
+    dataset = DetectionDataset.load(data_dir)
+    ids = select_images(dataset.coco, tag, values)
+    if not ids:
+        raise InputError(f"no image has {tag} in {values}", path=dataset.annotations_path)
+    recipe_classes = card.training.recipe.content.get("classes") if card.training else None
+    classes = card_class_map(card.class_names, dataset.coco, recipe_classes, dataset.annotations_path)
+    with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
+        detections = predict_dataset(backend, dataset, ids, batch_size=batch_size, progress=progress)
+    split = ",".join(values) if tag else "all"
+    return coco_metrics(class_view(dataset.coco, classes, set(ids)), detections, split=split,
+                        step=card.training.steps if card.training else None)
+
+
+def record_card_evaluation(model_dir, record: MetricsRecord):
+    """Replace (or add) the card's evaluation record for `record.split`; weights are untouched."""
+    from gate.models.card import load_card, save_card
+
+    card = load_card(model_dir)
+    kept = [r for r in card.evaluation if r.split != record.split]
+    updated = card.model_copy(update={"evaluation": [*kept, record]})
+    save_card(type(card).model_validate(updated.model_dump()), model_dir)
+    return updated
