@@ -1,0 +1,88 @@
+"""The suites shipped in suites/: specs valid, manifests sealed, synthetic ones reproducible from the generator.
+
+Regenerating the whole 1,500-image world and re-rendering every suite takes minutes
+(`tsrgate suite verify NAME --rerender` with an empty cache does it); here a few images per synthetic
+suite are rendered from the world generator alone and must hash exactly as the manifest says, source
+and rendered pixels both.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gate.storage import sha256_bytes
+from gate.suites import locations
+from gate.suites.catalog import suite_names, suite_versions
+from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest, pixels_sha256
+from gate.suites.render import render, steps_from_manifest
+from gate.suites.spec import load_spec
+
+SUITES = locations.repo_root() / "suites"
+SYNTHETIC = ["clean", "night", "rain", "fog", "occlusion", "small", "rare", "region-us"]
+GTSDB = ["gtsdb-clean", "gtsdb-night", "gtsdb-rain", "gtsdb-fog", "gtsdb-occlusion", "gtsdb-small", "gtsdb-rare"]
+
+
+def shipped() -> list[tuple[str, str]]:
+    return [(name, version) for name in suite_names(SUITES) for version in suite_versions(SUITES, name)]
+
+
+def test_every_issue_suite_is_shipped_with_a_manifest():
+    names = {name for name, _ in shipped()}
+    assert set(SYNTHETIC + GTSDB) <= names
+    for name in SYNTHETIC + GTSDB:
+        assert (SUITES / name / "1" / MANIFEST_FILE).is_file(), name
+
+
+@pytest.mark.parametrize(("name", "version"), shipped())
+def test_shipped_spec_and_manifest_agree(name, version):
+    folder = SUITES / name / version
+    loaded = load_spec(folder / SPEC_FILE)
+    assert (loaded.spec.name, loaded.spec.version) == (name, version)
+    manifest = load_manifest(folder / MANIFEST_FILE)  # raises if the content hash fails
+    assert manifest.spec_sha256 == loaded.sha256
+    assert manifest.counts.images == len(manifest.images) > 0
+    assert manifest.counts.boxes == sum(1 for e in manifest.images for a in e.annotations if not a.ignore)
+    for transform in manifest.transforms:
+        assert transform.severity == 3  # the issue's severity for every shipped scenario suite
+
+
+@pytest.mark.parametrize("name", SYNTHETIC)
+def test_synthetic_suite_images_regenerate_from_the_world_generator(name):
+    from gate.data.synth import WORLD_VERSION, render_scene
+    from gate.data.synth.world import encode_jpeg
+
+    manifest = load_manifest(SUITES / name / "1" / MANIFEST_FILE)
+    world = manifest.source.synth
+    assert world is not None and world["version"] == WORLD_VERSION
+    steps = steps_from_manifest(manifest.transforms, name)
+    for entry in [manifest.images[0], manifest.images[len(manifest.images) // 2]]:
+        jpeg = encode_jpeg(render_scene(world["seed"], entry.id - 1).pixels)
+        assert sha256_bytes(jpeg) == entry.source_sha256
+        with Image.open(io.BytesIO(jpeg)) as img:
+            source = np.asarray(img.convert("RGB"))
+        assert pixels_sha256(source) == entry.source_pixels_sha256
+        boxes = [(a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]) for a in entry.annotations]
+        rendered = render(source, boxes, steps, entry.seed).pixels if steps else source
+        assert pixels_sha256(rendered) == entry.pixels_sha256
+
+
+def test_region_pack_maps_model_classes_of_either_region():
+    manifest = load_manifest(SUITES / "region-us" / "1" / MANIFEST_FILE)
+    taxonomy = manifest.taxonomy
+    assert [c.name for c in taxonomy.categories] == ["speed_limit", "warning", "stop"]
+    assert taxonomy.model_category_id("us_speed_limit_55") == 1  # the world's own US class
+    assert taxonomy.model_category_id("speed_limit_80") == 1  # a European model's class
+    assert taxonomy.model_category_id("us_signal_ahead") == 2
+    assert taxonomy.model_category_id("stop") == 3
+    assert taxonomy.model_category_id("give_way") is None
+
+
+def test_small_suite_scores_only_small_signs():
+    manifest = load_manifest(SUITES / "small" / "1" / MANIFEST_FILE)
+    for entry in manifest.images:
+        for ann in entry.annotations:
+            assert (max(ann.bbox[2:]) < 16) == (not ann.ignore)
