@@ -40,6 +40,8 @@ from gate.eval.records import MatchRecords
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 COCO_MAX_DETS_LIST = (1, 10, 100)
 _EPS = np.spacing(1)
+# r_j > j / 100 in floating point: a recall of exactly j / 100 does not reach threshold j
+_TIE_MISSES = (RECALL_THRESHOLDS > np.arange(RECALL_THRESHOLDS.shape[0]) / 100.0).astype(np.int64)
 
 
 @dataclass
@@ -61,9 +63,9 @@ class AccumulationPlan:
     # events (matched detections), sorted by (column, position)
     e_det: np.ndarray  # slot of the event's detection
     e_col: np.ndarray
-    e_tp: np.ndarray  # int64: 1 for a true positive, 0 for an in-range ignored match
-    e_inside: np.ndarray  # int64: the detection is in the area range
-    e_rank_masks: list  # per max_dets entry but the last: int64, true positive with rank < limit
+    e_tp: np.ndarray  # int32: 1 for a true positive, 0 for an in-range ignored match
+    e_inside: np.ndarray  # int32: the detection is in the area range
+    e_rank_masks: list  # per max_dets entry but the last: int32, true positive with rank < limit
     # non-empty columns: their events are e[col_starts[i] : col_starts[i] + col_lens[i]]
     col_ids: np.ndarray
     col_starts: np.ndarray
@@ -79,11 +81,17 @@ class Accumulated:
     """pycocotools-shaped arrays: interpolated precision (K, A, T, R), recall (K, A, T, M) and
     counted ground truth (K, A). `precision` and `recall` hold -1 where a class has no counted
     ground truth in an area range, as pycocotools' do; `interpolated` is the same precision without
-    that masking (zeros there)."""
+    that masking (zeros there); `ap_columns` (K, A, T) its mean over the recall thresholds."""
 
-    interpolated: np.ndarray
+    grid: np.ndarray  # (R, C): row u = recall threshold R - 1 - u, columns ordered (k, a, t)
     recall: np.ndarray
     npig: np.ndarray
+    ap_columns: np.ndarray
+
+    @property
+    def interpolated(self) -> np.ndarray:
+        n_k, n_a, n_t = self.ap_columns.shape
+        return self.grid[::-1].T.reshape(n_k, n_a, n_t, self.grid.shape[0])
 
     @property
     def precision(self) -> np.ndarray:
@@ -187,7 +195,7 @@ def build_plan(
         col_cin_lo[sel] = p_offset[a] + np.searchsorted(p_pos[a], class_start[col_class[sel]], "left")
 
     e_rank = rank[pos]
-    rank_masks = [(e_tp & (e_rank < limit)).astype(np.int64) for limit in max_dets[:-1]]
+    rank_masks = [(e_tp & (e_rank < limit)).astype(np.int32) for limit in max_dets[:-1]]
 
     counted = np.stack(
         [~records.gt_ignore & (records.gt_area >= lo) & (records.gt_area <= hi) for lo, hi in ranges], axis=1
@@ -212,8 +220,8 @@ def build_plan(
         d_cin=slot_cin,
         e_det=e_det.astype(np.int64).reshape(-1),
         e_col=e_col,
-        e_tp=e_tp.astype(np.int64),
-        e_inside=inside[pos, e_a].astype(np.int64),
+        e_tp=e_tp.astype(np.int32),
+        e_inside=inside[pos, e_a].astype(np.int32),
         e_rank_masks=rank_masks,
         col_ids=col_ids,
         col_starts=col_starts,
@@ -229,7 +237,7 @@ def _weights(w: np.ndarray, image: np.ndarray, copy: np.ndarray, expanded: bool)
     """Weights of entries: their image's multiplicity, or 0/1 for an expanded per-copy entry."""
     out = w[image]
     if expanded:
-        out = np.where(copy == 0, out, (out >= copy).astype(np.int64))
+        out = np.where(copy == 0, out, (out >= copy).astype(out.dtype))
     return out
 
 
@@ -239,15 +247,15 @@ def _recall_reached(tp: np.ndarray, npig: np.ndarray) -> np.ndarray:
 
     floor(100 * tp / npig) is exact in floating point (a non-integer quotient is at least 1/npig
     away from an integer; an integer one is computed exactly), so only tp / npig == j / 100 needs
-    pycocotools' own comparison r_j <= tp / npig, which may round either way.
+    pycocotools' own comparison r_j <= tp / npig: ten of its thresholds (0.35, 0.41, ...) sit one
+    ulp above j / 100, so a recall of exactly 0.35 does not reach 0.35 there.
     """
     scaled = (100.0 * tp) / npig
-    j = np.floor(scaled)
-    reached = j.astype(np.int64) + 1
+    j = scaled.astype(np.int64)  # truncation = floor for non-negative values
+    reached = j + 1
     tie = np.flatnonzero(scaled == j)
     if tie.size:
-        jt = reached[tie] - 1
-        reached[tie] = jt + (RECALL_THRESHOLDS[jt] <= tp[tie] / npig[tie])
+        reached[tie] -= _TIE_MISSES[j[tie]]
     return reached
 
 
@@ -256,8 +264,12 @@ def accumulate(plan: AccumulationPlan, image_weights: np.ndarray, all_max_dets: 
 
     `all_max_dets=False` computes recall for the largest max-dets only (the others are left at -1).
     """
-    # Counts stay int64 (exact, and integer running sums are several times faster than float ones).
+    # Counts are integers (exact; integer running sums are several times faster than float ones),
+    # int32 when they cannot overflow (less memory traffic), else int64.
     w = np.asarray(image_weights, dtype=np.int64)
+    small = (plan.e_col.shape[0] + plan.p_image.shape[0]) * max(int(w.max(initial=0)), 1) < 2**31 - 1
+    count = np.int32 if small else np.int64
+    w = w.astype(count)
     n_k, n_a, n_t = plan.num_classes, plan.num_areas, plan.num_thresholds
     n_r = RECALL_THRESHOLDS.shape[0]
     n_cols = n_k * n_a * n_t
@@ -271,16 +283,16 @@ def accumulate(plan: AccumulationPlan, image_weights: np.ndarray, all_max_dets: 
     found = np.zeros((len(plan.max_dets), n_cols), np.int64)
     if n_e:
         lens = plan.col_lens
-        cum_inside = np.zeros(plan.p_image.shape[0] + 1, np.int64)
-        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), out=cum_inside[1:])
+        cum_inside = np.zeros(plan.p_image.shape[0] + 1, count)
+        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), out=cum_inside[1:], dtype=count)
         slot_cin = cum_inside[plan.d_cin]
         cin = slot_cin[plan.e_det] - np.repeat(cum_inside[plan.col_cin_lo], lens)
         we = _weights(w, plan.d_image, plan.d_copy, plan.expanded)[plan.e_det]
         tpw = we * plan.e_tp
-        ctp = np.cumsum(tpw)
+        ctp = np.cumsum(tpw, dtype=count)
         tp = ctp - np.repeat(ctp[plan.col_starts] - tpw[plan.col_starts], lens)
         inw = we * plan.e_inside
-        cmatched = np.cumsum(inw)
+        cmatched = np.cumsum(inw, dtype=count)
         fp = cin - (cmatched - np.repeat(cmatched[plan.col_starts] - inw[plan.col_starts], lens))
         pr = tp / (fp + tp + _EPS)
         pr *= tpw > 0  # only true positives present in this weighting are points
@@ -295,13 +307,14 @@ def accumulate(plan: AccumulationPlan, image_weights: np.ndarray, all_max_dets: 
     # thresholds, i.e. a running maximum down the grid's rows (row by row: vectorised over columns).
     for u in range(1, n_r):
         np.maximum(grid[u - 1], grid[u], out=grid[u])
-    q = grid[n_r - 1 :: -1].T  # (C, R), threshold j at column j
+    grid = grid[:n_r]
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(valid_cols[None, :], found / np.repeat(npig, n_t)[None, :], -1.0)
     if not all_max_dets:
         recall[:-1] = -1.0
     recall = recall.reshape(len(plan.max_dets), n_k, n_a, n_t).transpose(1, 2, 3, 0)
-    return Accumulated(interpolated=q.reshape(n_k, n_a, n_t, n_r), recall=recall, npig=npig.reshape(n_k, n_a))
+    ap_columns = grid.mean(axis=0).reshape(n_k, n_a, n_t)
+    return Accumulated(grid=grid, recall=recall, npig=npig.reshape(n_k, n_a), ap_columns=ap_columns)
 
 
 def coco_summary(acc: Accumulated, area_all: int, area_small: int, area_medium: int, area_large: int,

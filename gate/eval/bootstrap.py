@@ -84,7 +84,7 @@ class _RowLayout:
         return np.array(out, dtype=np.int64)
 
 
-def _draws(num_images: int, resamples: int, seed: int):
+def iter_resample_weights(num_images: int, resamples: int, seed: int):
     """The resampled image multiplicities, one array per resample (a fixed function of the seed)."""
     rng = np.random.default_rng(seed)
     for _ in range(resamples):
@@ -93,7 +93,7 @@ def _draws(num_images: int, resamples: int, seed: int):
 
 def resample_weights(num_images: int, resamples: int, seed: int) -> list[np.ndarray]:
     """All resamples' image multiplicities (for tests and for reproducing one resample by hand)."""
-    return list(_draws(num_images, resamples, seed))
+    return list(iter_resample_weights(num_images, resamples, seed))
 
 
 def paired_bootstrap(
@@ -125,7 +125,7 @@ def paired_bootstrap(
 
     tie_copies = 1
     if within_image_ties(candidate) or within_image_ties(baseline):
-        tie_copies = max(int(w.max()) for w in _draws(n, resamples, seed))
+        tie_copies = max(int(w.max()) for w in iter_resample_weights(n, resamples, seed))
     cand_engine = MetricEngine(candidate, candidate_threshold, buckets, tie_copies=tie_copies)
     base_engine = MetricEngine(baseline, baseline_threshold, buckets, tie_copies=tie_copies)
     cand_full, base_full = cand_engine.compute(), base_engine.compute()
@@ -141,7 +141,7 @@ def paired_bootstrap(
     cand_value, base_value = layout.vector(cand_full), layout.vector(base_full)
     support = layout.supports(cand_full)
     deltas = np.empty((resamples, len(layout.rows)))
-    for b, weights in enumerate(_draws(n, resamples, seed)):
+    for b, weights in enumerate(iter_resample_weights(n, resamples, seed)):
         deltas[b] = layout.vector(cand_engine.compute(weights, all_max_dets=False)) - layout.vector(
             base_engine.compute(weights, all_max_dets=False)
         )

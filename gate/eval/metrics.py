@@ -146,7 +146,7 @@ class MetricEngine:
             per_class = np.where(valid, per_class, np.nan)
             return np.vstack([per_class, _mean_valid(per_class, valid, axis=0)[None, :]])
 
-        ap_cols = acc.interpolated[:, slots].mean(axis=3)  # (K, S, T): mean over recall thresholds
+        ap_cols = acc.ap_columns[:, slots]  # (K, S, T): mean over recall thresholds
         ap = with_overall(ap_cols.mean(axis=2))
         ap50 = with_overall(ap_cols[:, :, self.t50])
         ap75 = with_overall(ap_cols[:, :, self.t75])

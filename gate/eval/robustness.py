@@ -14,7 +14,7 @@ import numpy as np
 
 from gate.errors import InputError, RefusedError
 from gate.eval.accumulation import within_image_ties
-from gate.eval.bootstrap import resample_weights
+from gate.eval.bootstrap import iter_resample_weights
 from gate.eval.metrics import MetricEngine
 from gate.eval.records import MatchRecords
 from gate.eval.results import EvaluationResult, MetricDelta, RobustnessResult
@@ -97,7 +97,7 @@ def paired_bootstrap_robustness(
     def engines(records: Mapping[str, MatchRecords]) -> list[MetricEngine]:
         copies = 1
         if any(within_image_ties(records[s]) for s in suites):
-            copies = max(int(w.max()) for w in resample_weights(records[clean].num_images, resamples, seed))
+            copies = max(int(w.max()) for w in iter_resample_weights(records[clean].num_images, resamples, seed))
         return [MetricEngine(records[s], 0.5, (), tie_copies=copies) for s in suites]
 
     groups: dict[str, list[int]] = defaultdict(list)
@@ -119,7 +119,7 @@ def paired_bootstrap_robustness(
     n = candidate[clean].num_images
     deltas = np.array([
         np.subtract(mpc_rpc(cand_engines, w), mpc_rpc(base_engines, w))
-        for w in resample_weights(n, resamples, seed)
+        for w in iter_resample_weights(n, resamples, seed)
     ])
     support = int((~candidate[clean].gt_ignore).sum())
     out = []
