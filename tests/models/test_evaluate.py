@@ -66,3 +66,19 @@ def test_image_errors_count_misses_and_confusions():
     errors = image_errors(detections, gt_boxes, gt_labels, threshold=0.5, match_iou=0.5)
     # sign 0 found; sign 1 overlapped only by the wrong class; sign 2's detection is below the threshold.
     assert (errors.missed, errors.confused, errors.hard) == (1, 1, True)
+
+
+def test_model_folder_evaluation_reproduces_the_card(trained_model_dir, shapes_data, tmp_path):
+    import shutil
+
+    from gate.models.card import load_card
+    from gate.models.evaluate import evaluate_model_folder, record_card_evaluation
+
+    card = load_card(trained_model_dir)
+    record = evaluate_model_folder(trained_model_dir, shapes_data, "split", ["val"], threads=1)
+    assert record == card.evaluation[0]  # the training run's final numbers, recomputed from the folder
+    copy = tmp_path / "model"
+    shutil.copytree(trained_model_dir, copy)
+    updated = record_card_evaluation(copy, record.model_copy(update={"split": "train"}))
+    assert [r.split for r in updated.evaluation] == ["val", "train"]
+    assert load_card(copy).evaluation == updated.evaluation
