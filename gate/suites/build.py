@@ -274,9 +274,9 @@ def existing_manifest(target: Path, loaded: LoadedSpec) -> SuiteManifest | None:
     manifest = read_manifest(path)
     try:
         check_content_hash(manifest, path)
-    except IntegrityError as exc:
-        raise RefusedError(f"{exc.problem.split(':')[0]}; restore it (git checkout) before rebuilding",
-                           path=path) from None
+    except IntegrityError:
+        raise RefusedError("the existing manifest fails its content hash (edited by hand or corrupted); "
+                           "restore it (git checkout) before rebuilding", path=path) from None
     if manifest.spec_sha256 != loaded.sha256:
         raise RefusedError(
             f"suite {manifest.name} version {manifest.version} was built from a different spec "

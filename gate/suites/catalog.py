@@ -24,14 +24,16 @@ def suite_versions(root: Path, name: str) -> list[str]:
     if not folder.is_dir():
         return []
     versions = [p.name for p in folder.iterdir()
-                if p.is_dir() and VERSION_PATTERN.match(p.name) and ((p / MANIFEST_FILE).exists() or (p / SPEC_FILE).exists())]
+                if p.is_dir() and VERSION_PATTERN.match(p.name)
+                and ((p / MANIFEST_FILE).exists() or (p / SPEC_FILE).exists())]
     return sorted(versions, key=_version_key)
 
 
 def suite_names(root: Path) -> list[str]:
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and suite_versions(root, p.name))
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and suite_versions(root, p.name))
 
 
 def find_suite(name_or_path: str | Path, version: str | None = None, suites: str | Path | None = None) -> Path:

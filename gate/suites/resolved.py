@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gate.data.coco import CocoDataset
-from gate.data.dataset import LoadedImage
+from gate.data.dataset import IMAGES_DIR, LoadedImage
 from gate.errors import IntegrityError
 from gate.storage import atomic_write_bytes, sha256_file
 from gate.suites import locations
@@ -76,7 +76,7 @@ def check_spec_beside(manifest: SuiteManifest, folder: Path) -> None:
 
 def render_entry(entry: ManifestImage, manifest: SuiteManifest, source: SourceData, where: Path) -> np.ndarray:
     """Re-render one image from the manifest alone (the source is checked by hash first)."""
-    path = source.dataset.root / "images" / entry.source_file
+    path = source.dataset.root / IMAGES_DIR / entry.source_file
     pixels = load_pixels(path)
     if pixels_sha256(pixels) != entry.source_pixels_sha256:
         raise IntegrityError("source image differs from the one the suite was built from", path=path)
@@ -105,7 +105,7 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
     names: dict[int, str] = {}
     for entry in manifest.images:
         if entry.rendered_file is None:
-            path = source.dataset.root / "images" / entry.source_file
+            path = source.dataset.root / IMAGES_DIR / entry.source_file
             if verify and sha256_file(path) != entry.source_sha256 and \
                     pixels_sha256(load_pixels(path)) != entry.pixels_sha256:
                 raise IntegrityError("source image differs from the one the suite was built from", path=path)

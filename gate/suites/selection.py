@@ -106,7 +106,8 @@ def select_candidates(selection: Selection, coco: CocoDataset, spec_path: str | 
     conditions = selection.image_conditions()
     images = [img for img in coco.images if matches_tags(img, conditions)]
     if not images:
-        seen = {key: sorted({_value_text(img.tag(key)) or "<missing>" for img in coco.images})[:8] for key in conditions}
+        seen = {key: sorted({_value_text(img.tag(key)) or "<missing>" for img in coco.images})[:8]
+                for key in conditions}
         raise InputError(f"selection matches no image: {conditions} (values present: {seen})", path=spec_path)
     by_image = coco.annotations_by_image()
     pool = [CandidateImage(img, [BoxChoice(a, True) for a in by_image.get(img.id, [])]) for img in images]

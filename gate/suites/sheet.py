@@ -73,7 +73,8 @@ def render_tile(suite: ResolvedSuite, image_id: int, width: int) -> Image.Image:
     tile = Image.new("RGB", (width, thumb.height + CAPTION_HEIGHT + CROP_SIZE), (0, 0, 0))
     tile.paste(thumb, (0, 0))
     scored = sum(1 for a in annotations if not a.ignore)
-    caption = f"#{image_id}  {scored} boxes" + (f", {len(annotations) - scored} ignored" if len(annotations) > scored else "")
+    ignored = len(annotations) - scored
+    caption = f"#{image_id}  {scored} boxes" + (f", {ignored} ignored" if ignored else "")
     ImageDraw.Draw(tile).text((4, thumb.height + 2), caption, fill=(230, 230, 230), font=font)
     tile.paste(crops, (0, thumb.height + CAPTION_HEIGHT))
     return tile
@@ -105,7 +106,8 @@ td,th{padding:2px 8px;text-align:left}</style></head><body>
 <h1>{{ m.name }} v{{ m.version }}</h1><p>{{ m.description }}</p>
 <table><tr><th>images</th><td>{{ m.counts.images }}</td><th>boxes</th><td>{{ m.counts.boxes }}</td>
 <th>ignore regions</th><td>{{ m.counts.ignore_regions }}</td></tr>
-<tr><th>transforms</th><td colspan="5">{% for t in m.transforms %}{{ t.name }} (severity {{ t.severity }}) {% else %}none{% endfor %}</td></tr>
+<tr><th>transforms</th><td colspan="5">
+{% for t in m.transforms %}{{ t.name }} (severity {{ t.severity }}) {% else %}none{% endfor %}</td></tr>
 <tr><th>manifest sha256</th><td colspan="5"><code>{{ sha }}</code></td></tr></table>
 <p>Green: scored boxes (category, recorded occlusion). Orange: ignore regions.</p>
 <div class="grid">{% for tile in tiles %}<img src="data:image/png;base64,{{ tile }}">{% endfor %}</div>
@@ -127,7 +129,8 @@ def write_contact_sheet(suite: ResolvedSuite, out: str | Path, count: int = 24, 
     if suffix == ".png":
         atomic_write_bytes(out, _png(contact_sheet(suite, count, columns, width)))
     elif suffix in (".html", ".htm"):
-        tiles = [base64.b64encode(_png(render_tile(suite, i, width))).decode("ascii") for i in pick_images(suite, count)]
+        tiles = [base64.b64encode(_png(render_tile(suite, i, width))).decode("ascii")
+                 for i in pick_images(suite, count)]
         atomic_write_text(out, _HTML.render(m=suite.manifest, sha=suite.manifest_sha256, tiles=tiles, columns=columns))
     else:
         raise InputError("contact sheet must be a .png or .html file", path=out)

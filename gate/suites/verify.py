@@ -89,7 +89,8 @@ def _check_derivation(report: SuiteVerification, manifest: SuiteManifest, folder
         want = [_scored_fields(a) for a in planned[image_id].annotations]
         have = [_scored_fields(a) for a in recorded[image_id].annotations]
         if want != have:
-            report.add(report.manifest_path, f"image {image_id}: annotations differ from the spec applied to the source")
+            report.add(report.manifest_path,
+                       f"image {image_id}: annotations differ from the spec applied to the source")
 
 
 def verify_suite(name_or_path: str | Path, version: str | None = None, cache: str | Path | None = None,

@@ -85,9 +85,10 @@ def tiny_dataset(tmp_path: Path) -> Path:
     return make_tiny_dataset(tmp_path / "tiny")
 
 
-@pytest.fixture()
+@pytest.fixture(autouse=True)
 def roots(tmp_path: Path, monkeypatch) -> dict[str, Path]:
-    """Suites root and cache inside tmp_path, also set in the environment so nothing reaches the repo."""
+    """Suites root and cache inside tmp_path, set in the environment for every test here, so no test
+    can write into the repository's suites/ or the user's cache."""
     suites = tmp_path / "suites"
     cache = tmp_path / "cache"
     monkeypatch.setenv("TSRGATE_SUITES", str(suites))

@@ -40,7 +40,8 @@ class FogParams(TransformParams):
     horizon: float = Field(0.5, ge=0.05, le=0.95, description="horizon row as a fraction of the height")
     camera_height: float = Field(1.4, gt=0, le=10, description="camera height above the road, metres")
     focal: float = Field(1.0, gt=0.1, le=10, description="focal length as a multiple of the image width")
-    up_scale: float = Field(4.0, gt=0, le=50, description="height of roadside things above the horizon, x camera height")
+    up_scale: float = Field(4.0, gt=0, le=50,
+                            description="height of roadside things above the horizon, x camera height")
     max_depth: float = Field(1000.0, gt=1, description="distance of the sky and the horizon, metres")
     sky: bool = Field(True, description="treat bright smooth areas touching the top edge as sky")
     sign_size: float = Field(0.7, ge=0, le=5, description="real width of a sign face (m); 0 ignores the boxes")

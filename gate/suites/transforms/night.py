@@ -102,7 +102,8 @@ def apply_night(image: RenderInput, p: NightParams, rng: np.random.Generator) ->
         lx = float(rng.uniform(0.04, 0.96) * w)
         ly = float(rng.uniform(0.04, 0.85) * hz)
         ground_y = hz + (hz - ly) * 0.6
-        pools += 0.35 * np.exp(-(((xx - lx) / (0.11 * w)) ** 2) - (((yy - ground_y) / (0.07 * h + 0.3 * (hz - ly))) ** 2))
+        spread_y = 0.07 * h + 0.3 * (hz - ly)
+        pools += 0.35 * np.exp(-(((xx - lx) / (0.11 * w)) ** 2) - (((yy - ground_y) / spread_y) ** 2))
         lamps.append((lx, ly))
     returns = np.zeros((h, w))
     for box in image.boxes:

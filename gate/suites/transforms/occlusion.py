@@ -160,7 +160,8 @@ def _branch(rng: np.random.Generator, win: _Window) -> Painter:
         colour_img = Image.new("RGB", (w, h), 0)
         mdraw, cdraw = ImageDraw.Draw(mask_img), ImageDraw.Draw(colour_img)
         if count:
-            tip = (start[0] + (end[0] - start[0]) * min(1.0, 0.3 + extent * 2), start[1] + (end[1] - start[1]) * min(1.0, 0.3 + extent * 2))
+            reach = min(1.0, 0.3 + extent * 2)
+            tip = (start[0] + (end[0] - start[0]) * reach, start[1] + (end[1] - start[1]) * reach)
             width = max(1, int(round(0.07 * size)))
             mdraw.line([start, tip], fill=255, width=width)
             cdraw.line([start, tip], fill=tuple(int(c) for c in bark), width=width)
@@ -233,8 +234,9 @@ def apply_occlusion(image: RenderInput, p: OcclusionParams, rng: np.random.Gener
             trial[win.r0:win.r1, win.c0:win.c1] |= mask
             # How far this occluder pushes any other sign past its own share (a wide vehicle or a
             # pole can swallow a neighbouring sign): retry with fresh draws, keep the least harmful.
-            harm = max([_coverage(trial, other, h, w) - max(targets[j] if active[j] else 0.0, _coverage(covered, other, h, w))
-                        for j, other in enumerate(boxes) if j != index] + [0.0])
+            harm = max([_coverage(trial, other, h, w)
+                         - max(targets[j] if active[j] else 0.0, _coverage(covered, other, h, w))
+                         for j, other in enumerate(boxes) if j != index] + [0.0])
             if best is None or harm < best[0]:
                 best = (harm, kind, mask, colour)
             if harm <= NEIGHBOUR_SLACK:

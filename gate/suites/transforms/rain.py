@@ -108,7 +108,8 @@ def apply_rain(image: RenderInput, p: RainParams, rng: np.random.Generator) -> T
     angle = float(p.angle + rng.uniform(-p.angle_jitter, p.angle_jitter))
     area = (h * w) / (640.0 * 400.0)
     far = _streak_layer(rng, h, w, int(round(p.streaks * 0.7 * area)), 0.45 * p.length * s, 1, angle)
-    near = _streak_layer(rng, h, w, int(round(p.streaks * 0.3 * area)), p.length * s, max(1, int(round(1.6 * s))), angle)
+    near_width = max(1, int(round(1.6 * s)))
+    near = _streak_layer(rng, h, w, int(round(p.streaks * 0.3 * area)), p.length * s, near_width, angle)
     streaks = blur(np.clip(0.6 * far + near, 0.0, 1.0), 0.5 * s)[..., None]
     colour = np.maximum(out, 200.0)
     alpha = p.brightness * streaks
