@@ -38,7 +38,8 @@ def build_command(spec: Path, data: Path | None, cache: Path | None, suites_dir:
         if done == total or done % 50 == 0:
             click.echo(f"  rendered {done}/{total}", err=True)
 
-    report = build_suite(spec, data=data, cache=cache, suites=suites_dir, progress=progress)
+    report = build_suite(spec, data=data, cache=cache, suites=suites_dir, progress=progress,
+                         announce=lambda text: click.echo(text, err=True))
     state = "unchanged (rebuilt, identical content)" if report.unchanged else "written"
     click.echo(f"suite {report.name} v{report.version}: {report.images} images, {report.boxes} boxes, "
                f"{report.ignore_regions} ignore regions, {report.rendered} rendered")
@@ -58,7 +59,8 @@ def verify_command(name: str, version: str | None, data: Path | None, rerender: 
     """Recompute every hash of suite NAME (manifest, spec, source and rendered images); exit 1 on any mismatch."""
     from gate.suites.verify import verify_suite
 
-    report = verify_suite(name, version, cache=cache, suites=suites_dir, data=data, rerender=rerender)
+    report = verify_suite(name, version, cache=cache, suites=suites_dir, data=data, rerender=rerender,
+                          announce=lambda text: click.echo(text, err=True))
     for finding in report.findings:
         click.echo(finding.line())
     verdict = "OK" if report.ok else f"FAILED ({len(report.findings)} mismatches)"
@@ -108,7 +110,8 @@ def show_command(name: str, out: Path, version: str | None, count: int, columns:
     from gate.suites.resolved import open_suite
     from gate.suites.sheet import write_contact_sheet
 
-    resolved = open_suite(name, version, cache=cache, suites=suites_dir, data=data)
+    resolved = open_suite(name, version, cache=cache, suites=suites_dir, data=data,
+                          announce=lambda text: click.echo(text, err=True))
     write_contact_sheet(resolved, out, count=count, columns=columns, width=width)
     click.echo(f"contact sheet of {resolved.name} v{resolved.version} ({min(count, len(resolved))} images) -> {out}")
 

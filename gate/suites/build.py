@@ -44,7 +44,7 @@ from gate.suites.manifest import (
 )
 from gate.suites.render import ResolvedStep, encode_png, image_seed, load_pixels, read_depth, render
 from gate.suites.selection import sample_ids, select_candidates
-from gate.suites.source import SourceData, open_source
+from gate.suites.source import Announce, SourceData, open_source
 from gate.suites.spec import LoadedSpec, load_spec
 from gate.suites.taxonomy import EvaluationTaxonomy, resolve_taxonomy, source_category_table
 from gate.suites.transforms.registry import get_transform, transform_versions
@@ -297,8 +297,12 @@ def _swap_in(staging: Path, final: Path) -> None:
 
 
 def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: str | Path | None = None,
-                suites: str | Path | None = None, progress: Progress | None = None) -> BuildReport:
-    """Build (or rebuild and confirm) the suite a spec describes; see the module docstring."""
+                suites: str | Path | None = None, progress: Progress | None = None,
+                announce: Announce | None = None) -> BuildReport:
+    """Build (or rebuild and confirm) the suite a spec describes; see the module docstring.
+
+    `progress(done, total)` is called per rendered image, `announce(text)` before long steps.
+    """
     loaded = load_spec(spec_path)
     spec = loaded.spec
     root = locations.suites_root(suites)
@@ -307,7 +311,7 @@ def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: st
     previous = existing_manifest(target, loaded)
     spec_bytes = Path(spec_path).read_bytes()
 
-    source = open_source(spec.source, cache_root, data)
+    source = open_source(spec.source, cache_root, data, announce=announce)
     plan = plan_suite(loaded, source)
     final_render = locations.render_dir(cache_root, spec.name, spec.version)
     final_render.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from gate.suites import locations
 from gate.suites.catalog import find_suite
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, ManifestImage, SuiteManifest, load_manifest, pixels_sha256
 from gate.suites.render import encode_png, load_pixels, read_depth, render, steps_from_manifest
-from gate.suites.source import SourceData, open_source
+from gate.suites.source import Announce, SourceData, open_source
 from gate.suites.spec import SuiteSource, load_spec
 from gate.suites.taxonomy import EvaluationTaxonomy
 
@@ -87,11 +87,13 @@ def render_entry(entry: ManifestImage, manifest: SuiteManifest, source: SourceDa
 
 
 def open_suite(name_or_path: str | Path, version: str | None = None, cache: str | Path | None = None,
-               suites: str | Path | None = None, data: str | Path | None = None, verify: bool = True) -> ResolvedSuite:
+               suites: str | Path | None = None, data: str | Path | None = None, verify: bool = True,
+               announce: Announce | None = None) -> ResolvedSuite:
     """Open a suite by name (latest version unless given) or folder, rendering and verifying its images.
 
     `data` points at the source dataset (or world) when it is not where the spec says.
     With `verify=False` rendered files are only checked for presence (for listing-like uses).
+    `announce(text)` is told before long steps (generating the world, rendering missing images).
     """
     folder = find_suite(name_or_path, version, suites)
     manifest_path = folder / MANIFEST_FILE
@@ -99,8 +101,11 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
     check_spec_beside(manifest, folder)
     cache_root = locations.cache_root(cache)
     source = open_source(manifest_source(manifest), cache_root, data,
-                         expected_annotations_sha256=manifest.source.annotations_sha256)
+                         expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce)
     render_folder = locations.render_dir(cache_root, manifest.name, manifest.version)
+    missing = sum(1 for e in manifest.images if e.rendered_file and not (render_folder / e.rendered_file).is_file())
+    if missing and announce is not None:
+        announce(f"rendering {missing} missing images of {manifest.name} v{manifest.version} into {render_folder}")
     paths: dict[int, Path] = {}
     names: dict[int, str] = {}
     for entry in manifest.images:

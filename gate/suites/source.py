@@ -10,6 +10,7 @@ A synthetic source names the world's generation parameters; the world is generat
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,11 @@ def world_location(source: SuiteSource, cache: Path) -> Path:
     return locations.world_dir(cache, source.synth.images, source.synth.seed, source.synth.version)
 
 
-def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = None) -> Path:
+Announce = Callable[[str], None]
+
+
+def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = None,
+                 announce: Announce | None = None) -> Path:
     """The generated world for a synth source, generating it into the cache when it is not there yet."""
     assert source.synth is not None
     if data is not None:
@@ -58,6 +63,9 @@ def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = Non
                            f"generates version {WORLD_VERSION}; use a matching tsrgate or a new suite version")
     out = world_location(source, cache)
     if not (out / "annotations.json").is_file():
+        if announce is not None:
+            announce(f"generating the world ({source.synth.images} images, seed {source.synth.seed}, "
+                     f"version {source.synth.version}) into {out}; this happens once per cache")
         generate_world(out, source.synth.images, source.synth.seed, force=True)
     return out
 
@@ -70,9 +78,12 @@ def source_available(source: SuiteSource, cache: Path, data: str | Path | None =
 
 
 def open_source(source: SuiteSource, cache: Path, data: str | Path | None = None,
-                expected_annotations_sha256: str | None = None) -> SourceData:
+                expected_annotations_sha256: str | None = None, announce: Announce | None = None) -> SourceData:
     """Load the source dataset (generating a synthetic world if needed) and check its annotations hash."""
-    root = ensure_world(source, cache, data) if source.kind == "synth" else dataset_location(source, data)
+    if source.kind == "synth":
+        root = ensure_world(source, cache, data, announce)
+    else:
+        root = dataset_location(source, data)
     dataset = DetectionDataset.load(root)
     actual = sha256_file(dataset.annotations_path)
     expected = expected_annotations_sha256 or source.annotations_sha256

@@ -31,7 +31,7 @@ from gate.suites.manifest import (
 )
 from gate.suites.render import encode_png, load_pixels
 from gate.suites.resolved import manifest_source, render_entry
-from gate.suites.source import open_source
+from gate.suites.source import Announce, open_source
 from gate.suites.spec import load_spec
 
 
@@ -95,7 +95,7 @@ def _check_derivation(report: SuiteVerification, manifest: SuiteManifest, folder
 
 def verify_suite(name_or_path: str | Path, version: str | None = None, cache: str | Path | None = None,
                  suites: str | Path | None = None, data: str | Path | None = None,
-                 rerender: bool = False) -> SuiteVerification:
+                 rerender: bool = False, announce: Announce | None = None) -> SuiteVerification:
     """Check a suite end to end; problems become findings (the command exits 1 when there are any)."""
     folder = find_suite(name_or_path, version, suites)
     manifest_path = folder / MANIFEST_FILE
@@ -118,7 +118,7 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
     cache_root = locations.cache_root(cache)
     try:
         source = open_source(manifest_source(manifest), cache_root, data,
-                             expected_annotations_sha256=manifest.source.annotations_sha256)
+                             expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce)
     except IntegrityError as exc:
         report.add(exc.path or manifest_path, exc.problem)
         source = open_source(manifest_source(manifest), cache_root, data)
