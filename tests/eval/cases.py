@@ -113,3 +113,36 @@ def resampled_case(gt_dict, dets, draw: np.ndarray):
         anns.extend([dict(a, id=start + k + 1, image_id=new_id) for k, a in enumerate(anns_by_image.get(old, []))])
         new_dets.extend(dict(d, image_id=new_id) for d in dets_by_image.get(old, []))
     return {"images": images, "annotations": anns, "categories": gt_dict["categories"]}, new_dets
+
+
+CLASSES = ["stop", "give_way", "speed_limit_30", "speed_limit_80", "no_entry"]
+
+
+def traffic_scene(seed=0, n_images=240):
+    """Ground truth with ~3 signs per image and a decent detector's predictions, per gt box."""
+    rng = np.random.default_rng(seed)
+    images, anns, dets = [], [], []
+    for i in range(1, n_images + 1):
+        images.append({"id": i, "file_name": f"{i}.jpg", "width": 800, "height": 600})
+        for _ in range(rng.integers(1, 5)):
+            c = int(rng.integers(1, len(CLASSES) + 1))
+            s = float(rng.uniform(10, 120))
+            x, y = float(rng.uniform(0, 650)), float(rng.uniform(0, 450))
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": c, "bbox": [x, y, s, s], "area": s * s,
+                         "iscrowd": 0})
+            if rng.random() < 0.9:
+                j = rng.normal(0, 0.05 * s, 4)
+                dets.append({"image_id": i, "category_id": c, "bbox": [x + j[0], y + j[1], s + j[2], s + j[3]],
+                             "score": float(rng.uniform(0.55, 1.0)), "_gt_class": c})
+        for _ in range(rng.integers(0, 3)):
+            dets.append({"image_id": i, "category_id": int(rng.integers(1, len(CLASSES) + 1)),
+                         "bbox": [float(rng.uniform(0, 700)), float(rng.uniform(0, 500)), 30.0, 30.0],
+                         "score": float(rng.uniform(0.0, 0.6)), "_gt_class": 0})
+    gt = dataset({"images": images, "annotations": anns,
+                  "categories": [{"id": k, "name": n} for k, n in enumerate(CLASSES, start=1)]})
+    return gt, dets
+
+
+def without_private_keys(dets):
+    """The results list without the generator's bookkeeping keys (like `_gt_class`)."""
+    return [{k: v for k, v in d.items() if not k.startswith("_")} for d in dets]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.eval.cases import pycocotools_eval, random_case
-from tests.eval.test_bootstrap import _clean, _scene
+from tests.eval.cases import traffic_scene as _scene, without_private_keys as _clean
 
 
 @pytest.fixture()

@@ -34,7 +34,7 @@ def _suites(drop_fog: float, seed: int):
     import numpy as np
 
     from gate.eval import match
-    from tests.eval.test_bootstrap import _clean, _scene
+    from tests.eval.cases import traffic_scene as _scene, without_private_keys as _clean
 
     gt, dets = _scene(seed=21, n_images=150)
     rng = np.random.default_rng(seed)
@@ -75,7 +75,7 @@ def robustness_clean_ap(records):
 def test_suites_over_different_images_are_refused():
     from gate.errors import RefusedError
     from gate.eval import match, paired_bootstrap_robustness
-    from tests.eval.test_bootstrap import _clean, _scene
+    from tests.eval.cases import traffic_scene as _scene, without_private_keys as _clean
 
     suites = _suites(0.2, seed=0)
     gt, dets = _scene(seed=5, n_images=40)
