@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "gate.cli.run",
     "gate.cli.compare",
     "gate.cli.demo",
+    "gate.cli.mine",
 ]
 
 
