@@ -175,3 +175,21 @@ def test_open_suite_refuses_a_spec_edited_after_the_build(make_spec, roots):
     spec_path.write_text(spec_path.read_text().replace("seed: 3", "seed: 4"))
     with pytest.raises(IntegrityError, match="spec changed since the suite was built"):
         open_suite("tiny-night")
+
+
+def test_occlusion_suite_records_the_fraction_its_pixels_show(make_spec, roots, tiny_dataset):
+    from gate.suites.transforms.base import box_pixel_mask
+
+    report = build_suite(make_spec(name="tiny-occ", transforms=[{"name": "occlusion", "severity": 4}]))
+    manifest = load_manifest(report.manifest_path)
+    checked = 0
+    for entry in manifest.images:
+        source = load_pixels(tiny_dataset / "images" / entry.source_file)
+        rendered = load_pixels(report.render_dir / entry.rendered_file)
+        changed = np.any(source != rendered, axis=2)
+        for ann in entry.annotations:
+            x, y, w, h = ann.bbox
+            rows, cols = box_pixel_mask((x, y, x + w, y + h), *changed.shape)
+            assert ann.attributes["occluded_pasted"] == pytest.approx(float(changed[rows, cols].mean()), abs=1e-4)
+            checked += 1
+    assert checked == 9

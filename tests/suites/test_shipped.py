@@ -70,6 +70,24 @@ def test_synthetic_suite_images_regenerate_from_the_world_generator(name):
         assert pixels_sha256(rendered) == entry.pixels_sha256
 
 
+def test_shipped_occlusion_fractions_match_the_pixels():
+    from gate.data.synth import render_scene
+    from gate.data.synth.world import encode_jpeg
+    from gate.suites.transforms.base import box_pixel_mask
+
+    manifest = load_manifest(SUITES / "occlusion" / "1" / MANIFEST_FILE)
+    steps = steps_from_manifest(manifest.transforms, "occlusion")
+    for entry in manifest.images[:3]:
+        with Image.open(io.BytesIO(encode_jpeg(render_scene(manifest.source.synth["seed"], entry.id - 1).pixels))) as img:
+            source = np.asarray(img.convert("RGB"))
+        boxes = [(a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]) for a in entry.annotations]
+        changed = np.any(render(source, boxes, steps, entry.seed).pixels != source, axis=2)
+        for ann, box in zip(entry.annotations, boxes, strict=True):
+            rows, cols = box_pixel_mask(box, *changed.shape)
+            assert ann.attributes["occluded_pasted"] == pytest.approx(float(changed[rows, cols].mean()), abs=1e-4)
+            assert ann.attributes["occluded"] >= ann.attributes["occluded_pasted"]
+
+
 def test_region_pack_maps_model_classes_of_either_region():
     manifest = load_manifest(SUITES / "region-us" / "1" / MANIFEST_FILE)
     taxonomy = manifest.taxonomy
