@@ -6,12 +6,15 @@
 The case is synthetic but shaped like traffic-sign data: about 3 ground-truth signs per image with a
 skewed class frequency, sizes from tiny to large, a few ignore regions; about 20 predictions per image:
 several jittered boxes near each sign (mostly the right class, sometimes a confusable neighbouring
-class), plus low-scoring background boxes. Times are wall-clock seconds on this machine; "load" is
-building each tool's in-memory index from the same Python lists, "evaluate" is pycocotools'
-`evaluate()` + `accumulate()`, faster-coco-eval's equivalent, and tsrgate's full evaluation
-(matching, COCO metrics, per-class / per-size / operating-point metrics, confusion, TIDE, PR
-curves). The memory figure comes from a child process that evaluates a 100,000-image case and
-reports its peak resident set size (`resource.getrusage`) and the size of the match records.
+class), plus low-scoring background boxes. The bootstrap's baseline is the same detector losing 15%
+of its detections, with noisier scores. Each step reports wall-clock seconds and this process's CPU
+seconds (on a shared machine the CPU figure is the steadier comparison; the header prints the load
+average). "load" is building each tool's in-memory index from the same Python lists, "evaluate" is
+pycocotools' `evaluate()` + `accumulate()`, faster-coco-eval's equivalent, and tsrgate's full
+evaluation (matching, COCO metrics, per-class / per-size / operating-point metrics, confusion, TIDE,
+PR curves). The memory figure comes from a child process that builds a 100,000-image case as arrays
+(as a model backend hands them over), evaluates it and reports its peak resident set size
+(`resource.getrusage`) and the size of the match records.
 """
 
 from __future__ import annotations
