@@ -78,7 +78,8 @@ def test_shipped_occlusion_fractions_match_the_pixels():
     manifest = load_manifest(SUITES / "occlusion" / "1" / MANIFEST_FILE)
     steps = steps_from_manifest(manifest.transforms, "occlusion")
     for entry in manifest.images[:3]:
-        with Image.open(io.BytesIO(encode_jpeg(render_scene(manifest.source.synth["seed"], entry.id - 1).pixels))) as img:
+        jpeg = encode_jpeg(render_scene(manifest.source.synth["seed"], entry.id - 1).pixels)
+        with Image.open(io.BytesIO(jpeg)) as img:
             source = np.asarray(img.convert("RGB"))
         boxes = [(a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]) for a in entry.annotations]
         changed = np.any(render(source, boxes, steps, entry.seed).pixels != source, axis=2)
