@@ -26,19 +26,28 @@ def suite() -> None:
 
 
 @suite.command("build")
-@click.argument("spec", type=click.Path(path_type=Path))
+@click.argument("spec")
 @click.option("--data", type=click.Path(path_type=Path), help="Source dataset folder (overrides the spec's path).")
 @_cache_option
 @_suites_option
-def build_command(spec: Path, data: Path | None, cache: Path | None, suites_dir: Path | None) -> None:
-    """Render SPEC (a suite spec YAML) and write suites/<name>/<version>/{spec.yaml,manifest.json}."""
+def build_command(spec: str, data: Path | None, cache: Path | None, suites_dir: Path | None) -> None:
+    """Render SPEC and write suites/<name>/<version>/{spec.yaml,manifest.json}.
+
+    SPEC is a suite spec YAML file, or the name of a suite whose latest spec.yaml is rebuilt.
+    """
     from gate.suites.build import build_suite
+    from gate.suites.catalog import find_suite
+    from gate.suites.manifest import SPEC_FILE
+
+    spec_path = Path(spec)
+    if not spec_path.exists() and "/" not in spec and not spec.endswith((".yaml", ".yml")):
+        spec_path = find_suite(spec, suites=suites_dir) / SPEC_FILE
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 50 == 0:
             click.echo(f"  rendered {done}/{total}", err=True)
 
-    report = build_suite(spec, data=data, cache=cache, suites=suites_dir, progress=progress,
+    report = build_suite(spec_path, data=data, cache=cache, suites=suites_dir, progress=progress,
                          announce=lambda text: click.echo(text, err=True))
     state = "unchanged (rebuilt, identical content)" if report.unchanged else "written"
     click.echo(f"suite {report.name} v{report.version}: {report.images} images, {report.boxes} boxes, "

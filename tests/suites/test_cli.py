@@ -123,3 +123,9 @@ def test_spec_change_without_version_bump_is_refused(run_cli, make_spec, roots):
 def test_unknown_suite_name(run_cli, roots):
     result = run_cli("suite", "verify", "nope")
     assert result.exit_code == 2 and "no suite named 'nope'" in one_error_line(result)
+
+
+def test_build_by_suite_name_rebuilds_its_spec(run_cli, make_spec, roots):
+    run_cli("suite", "build", make_spec())
+    result = run_cli("suite", "build", "tiny-night")
+    assert result.exit_code == 0 and "unchanged (rebuilt, identical content)" in result.output
