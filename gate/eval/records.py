@@ -10,16 +10,14 @@ the ignore flag. Records save to one `.npz` file (no pickled objects) and load b
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from gate.errors import InputError
+from gate.storage import atomic_write_npz
 
 RECORDS_FORMAT = 1
 
@@ -116,9 +114,7 @@ class MatchRecords:
     _META = ("gt_signature", "category_names", "max_dets", "extra")
 
     def save(self, path: str | Path) -> None:
-        """Write one .npz atomically (temporary file in the same folder, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write one .npz atomically; its bytes depend only on the records (no timestamps inside)."""
         meta = {
             "format": RECORDS_FORMAT,
             "gt_signature": self.gt_signature,
@@ -127,17 +123,8 @@ class MatchRecords:
             "extra": self.extra,
         }
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self._META}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        atomic_write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> MatchRecords:

@@ -73,3 +73,23 @@ def test_every_metric_states_its_direction_and_agrees_with_the_gate():
             assert EVAL_METRICS[name].higher_is_better == metric.higher_is_better, name
     with pytest.raises(InputError, match="unknown metric"):
         higher_is_better("accuracy")
+
+
+def test_records_file_bytes_are_deterministic(tmp_path):
+    """Same evaluation, same bytes: results folders (and their hashes) are reproducible."""
+    import time
+
+    from gate.data.coco import CocoAnnotation, CocoCategory, CocoDataset, CocoImage
+    from gate.eval import evaluate_with_records
+
+    gt = CocoDataset(
+        images=[CocoImage(id=1, file_name="a.png", width=100, height=100)],
+        annotations=[CocoAnnotation(id=1, image_id=1, category_id=1, bbox=[10, 10, 20, 20], area=400)],
+        categories=[CocoCategory(id=1, name="stop")],
+    )
+    preds = [{"image_id": 1, "category_id": 1, "bbox": [11, 10, 20, 20], "score": 0.9}]
+    _, records = evaluate_with_records(gt, preds)
+    records.save(tmp_path / "a.npz")
+    time.sleep(1.1)
+    records.save(tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
