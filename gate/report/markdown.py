@@ -1,0 +1,144 @@
+"""The Markdown summary of a verdict, sized for a pull-request comment and the GitHub job summary.
+
+It starts with a hidden marker line, so a CI job can find its own earlier comment and edit it
+instead of adding a new one. Tables are GitHub-flavoured (pipe tables); every user string is
+escaped so a class name cannot inject markup or break a table; long tables end with a
+"... N more" row, and the whole text stays under `MAX_CHARS` (GitHub rejects comments over 65,536).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from gate.compare.verdict import GateVerdict
+from gate.policy import RuleOutcome
+from gate.report import sections
+
+REPORT_MARKER = "<!-- tsrgate-report -->"
+MAX_CHARS = 60_000
+MAX_REASON = 300
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+
+
+def md_escape(text: object) -> str:
+    """One table-cell-safe line: markup characters escaped, HTML neutralised, newlines flattened."""
+    value = " ".join(str(text).split())
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", value)
+
+
+def _shorten(text: str, limit: int = MAX_REASON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rule_row(o: RuleOutcome) -> str:
+    cells = [
+        o.outcome.upper(), md_escape(o.rule_id), md_escape(f"{o.metric}: {o.scope_label}"),
+        sections.fmt(o.value), sections.fmt(o.baseline), sections.fmt_delta(o.delta),
+        sections.fmt_ci(o.ci_low, o.ci_high), md_escape(_shorten(o.reason)),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _rules_table(outcomes: list[RuleOutcome], limit: int, confidence: float) -> list[str]:
+    lines = [
+        f"| outcome | rule | scope | value | baseline | delta | {confidence:.0%} CI | reason |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    lines += [_rule_row(o) for o in outcomes[:limit]]
+    if len(outcomes) > limit:
+        lines.append(f"| ... {len(outcomes) - limit} more | | | | | | | see the full report |")
+    return lines
+
+
+def _regression_line(index: int, r: sections.Regression) -> str:
+    row = r.row
+    support = f", support {row.support}" if row.support is not None else ""
+    ci = f", CI {sections.fmt_ci(row.ci_low, row.ci_high)}" if row.ci_low is not None else ""
+    sure = "" if r.significant else " (not significant)"
+    return (f"{index}. **{md_escape(row.metric)}** on {md_escape(r.scope)}: {sections.fmt(row.baseline)} → "
+            f"{sections.fmt(row.candidate)} ({sections.fmt_delta(row.delta)}{ci}{support}){sure}")
+
+
+def _backend_line(verdict: GateVerdict, status: sections.BackendStatus) -> str:
+    if status.status != "ok":
+        return f"- **{md_escape(status.name)}**: {md_escape(status.status)} ({md_escape(status.reason or 'no reason recorded')})"
+    per_suite = {}
+    for row in verdict.comparisons:
+        if row.metric == "ap" and row.backend == status.name and row.class_name is None and row.size is None:
+            per_suite[row.suite] = row
+    consistency = [row for row in verdict.comparisons
+                   if row.metric == "backend_disagreement" and row.backend == status.name and row.candidate is not None]
+    parts = []
+    if per_suite:
+        parts.append("AP " + ", ".join(f"{md_escape(s)} {sections.fmt(r.candidate)} ({sections.fmt_delta(r.delta)})"
+                                       for s, r in per_suite.items()))
+    if consistency:
+        worst = max(consistency, key=lambda r: r.candidate or 0.0)
+        parts.append(f"max disagreement with torch {100 * (worst.candidate or 0):.2f}% ({md_escape(worst.suite)})")
+    latency = verdict.latency.get("backends", {}).get(status.name)
+    if latency:
+        parts.append(f"p50 {latency['candidate_p50_ms']:.1f} ms (x{latency['latency_p50_ratio']:.2f} vs baseline)")
+    detail = "; ".join(parts) if parts else "ran"
+    return f"- **{md_escape(status.name)}** ({md_escape(status.precision)}): {detail}"
+
+
+def _report_line(report_location: str | None) -> str:
+    run_url = None
+    if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        run_url = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
+    where = f"`{md_escape(report_location)}`" if report_location else "not written (run `tsrgate report VERDICT --format html`)"
+    if run_url and report_location:
+        return f"Full report: {where}, in the artifacts of [this workflow run]({run_url})."
+    return f"Full report: {where}."
+
+
+def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int) -> str:
+    c = verdict.counts
+    confidence = float(verdict.bootstrap.get("confidence", 0.95))
+    lines = [
+        REPORT_MARKER,
+        f"## tsrgate verdict: {sections.OUTCOME_LABELS[verdict.outcome]}",
+        "",
+        f"Candidate **{md_escape(verdict.candidate.model.name)} {md_escape(verdict.candidate.model.version)}** "
+        f"(weights `{verdict.candidate.model.weights_sha256[:12]}`) vs baseline "
+        f"**{md_escape(verdict.baseline.model.name)} {md_escape(verdict.baseline.model.version)}** "
+        f"(weights `{verdict.baseline.model.weights_sha256[:12]}`), {len(verdict.suites)} suite(s), "
+        f"policy {md_escape(verdict.policy.name)} (`{verdict.policy.sha256[:12]}`).",
+        "",
+        f"Rules: **{c['fail']} failed**, {c['warn']} warnings, {c['pass']} passed, "
+        f"{c['insufficient_support']} insufficient support, {c['not_run']} not run.",
+        "",
+    ]
+    flagged = sections.sorted_outcomes(verdict, ("fail", "warn"))
+    if flagged:
+        lines += ["### Failing and warning rules", ""]
+        lines += _rules_table(flagged, table_limit, confidence)
+        lines.append("")
+    else:
+        lines += ["No rule failed or warned.", ""]
+    regressions = sections.top_regressions(verdict, count=3)
+    lines += ["### Top regressions", ""]
+    if regressions:
+        lines += [_regression_line(i, r) for i, r in enumerate(regressions, start=1)]
+    else:
+        lines.append("No metric got worse on any judged scope.")
+    lines += ["", "### Backends", ""]
+    lines += [_backend_line(verdict, status) for status in sections.backend_statuses(verdict)]
+    for note in verdict.notes[:table_limit]:
+        lines.append(f"- note: {md_escape(_shorten(note))}")
+    lines += ["", _report_line(report_location), ""]
+    return "\n".join(lines)
+
+
+def render_markdown(verdict: GateVerdict, report_location: str | None = None, max_chars: int = MAX_CHARS) -> str:
+    """The PR-comment Markdown of a verdict, at most `max_chars` characters."""
+    limit = 50
+    text = _compose(verdict, report_location, limit)
+    while len(text) > max_chars and limit > 0:
+        limit //= 2
+        text = _compose(verdict, report_location, limit)
+    return text
