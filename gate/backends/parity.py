@@ -10,6 +10,7 @@ differs, the backend's preprocessing code itself produced a different tensor, an
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,12 +65,16 @@ class PreprocessingParity(_Strict):
         raise KeyError(backend)
 
 
-def probe_images(dataset, count: int = DEFAULT_PROBE_IMAGES) -> list[tuple[int, np.ndarray]]:
-    """The first `count` images of a dataset (in its order) as (image id, RGB pixels): fixed, real probes."""
-    ids = [img.id for img in dataset.images][:count]
-    if not ids:
-        raise InputError("no probe images: the dataset is empty", path=getattr(dataset, "annotations_path", None))
-    return [(loaded.info.id, loaded.pixels) for loaded in dataset.iter_images(ids)]
+def probe_images(source, count: int = DEFAULT_PROBE_IMAGES) -> list[tuple[int, np.ndarray]]:
+    """The first `count` images (in order) of a dataset or opened suite as (image id, RGB pixels).
+
+    `source` is anything with `iter_images()` yielding LoadedImage (DetectionDataset, ResolvedSuite);
+    only the first `count` images are read. These are fixed, real probes, also usable for latency.
+    """
+    images = [(loaded.info.id, loaded.pixels) for loaded in itertools.islice(source.iter_images(), count)]
+    if not images:
+        raise InputError("no probe images: the dataset is empty", path=getattr(source, "annotations_path", None))
+    return images
 
 
 def tensor_sha256(batch: PreparedBatch) -> str:
