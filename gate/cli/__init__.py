@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "gate.cli.eval",
     "gate.cli.run",
     "gate.cli.compare",
+    "gate.cli.report",
     "gate.cli.demo",
     "gate.cli.mine",
 ]

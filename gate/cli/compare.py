@@ -69,6 +69,9 @@ def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, n
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         verdict.save(out / VERDICT_FILE)
+        from gate.report import write_verdict_reports
+
+        write_verdict_reports(verdict, out, history_db=history_db)
     if not no_history:
         from gate.compare.history_hook import record_compare
 

@@ -1,0 +1,131 @@
+"""`tsrgate report` (a verdict as HTML, Markdown, JUnit or JSON) and `tsrgate signoff` (the release document)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+FORMATS = ("html", "md", "junit", "json")
+
+
+def _split(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()] or None
+
+
+def load_report_source(source: Path):
+    """A verdict file, or a folder holding verdict.json (what `tsrgate compare --out` writes)."""
+    from gate.compare import load_verdict
+    from gate.compare.verdict import VERDICT_FILE
+    from gate.errors import InputError
+    from gate.run.record import RUN_FILE
+
+    if source.is_dir():
+        if (source / VERDICT_FILE).is_file():
+            return load_verdict(source / VERDICT_FILE)
+        if (source / RUN_FILE).is_file():
+            raise InputError("is a run results folder; a report compares two runs: run "
+                             f"`tsrgate compare {source} BASELINE --out DIR` (it writes the reports)", path=source)
+        raise InputError(f"no {VERDICT_FILE} in this folder", path=source)
+    return load_verdict(source)
+
+
+_location_options = [
+    click.option("--cache", type=click.Path(path_type=Path), default=None,
+                 help="Cache folder holding rendered suite images (default: $TSRGATE_CACHE or the user cache)."),
+    click.option("--suites-dir", type=click.Path(path_type=Path), default=None,
+                 help="Suites folder (default: $TSRGATE_SUITES or ./suites)."),
+    click.option("--data", type=click.Path(path_type=Path), default=None,
+                 help="Source dataset when not where the suite spec says."),
+    click.option("--history-db", type=click.Path(path_type=Path), default=None,
+                 help="History database for the trend (default: $TSRGATE_HISTORY)."),
+]
+
+
+def _with_locations(command):
+    for option in reversed(_location_options):
+        command = option(command)
+    return command
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True, help="Report format.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="File to write.")
+@click.option("--gallery", "gallery_per_kind", type=click.IntRange(0, 50), default=3, show_default=True,
+              help="Gallery examples per kind and suite (HTML).")
+@_with_locations
+def report(source, fmt, out, gallery_per_kind, cache, suites_dir, data, history_db) -> None:
+    """Write the report of SOURCE (a verdict.json, or the folder `tsrgate compare --out` wrote) to --out."""
+    from gate.storage import atomic_write_text, dump_json
+
+    verdict = load_report_source(source)
+    if fmt == "html":
+        from gate.report.html import render_html
+
+        text = render_html(verdict, cache=cache, suites_dir=suites_dir, data=data, history_db=history_db,
+                           gallery_per_kind=gallery_per_kind)
+    elif fmt == "md":
+        from gate.report.markdown import render_markdown
+
+        text = render_markdown(verdict)
+    elif fmt == "junit":
+        from gate.report.junit import render_junit
+
+        text = render_junit(verdict)
+    else:
+        text = dump_json(verdict.model_dump(mode="json"))
+    atomic_write_text(out, text)
+    click.echo(f"{fmt} report of a {verdict.outcome} verdict written to {out}")
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--line", required=True, help="Model line whose current baseline the candidate is signed off against.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Sign-off HTML file to write.")
+@click.option("--suites", default=None, help="Comma-separated suites (default: every shipped suite the baseline covers).")
+@click.option("--backends", default=None, help="Comma-separated backends (default: every backend tsrgate knows).")
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
+              help="Results folder to write or reuse (default: results/signoff/<model>-<weights>).")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
+              help="Policy (default: gate/policies/release.yaml).")
+@click.option("--baselines-dir", type=click.Path(path_type=Path), default=None,
+              help="Baselines folder (default: $TSRGATE_BASELINES or ./baselines).")
+@click.option("--prepared-by", default=None, help="Name printed as the preparer of the document.")
+@click.option("--threads", type=int, default=None, help="Threads per backend.")
+@click.option("--no-latency", is_flag=True, help="Do not re-time candidate and baseline interleaved.")
+@click.option("--no-history", is_flag=True, help="Do not record the run and comparison in the history.")
+@_with_locations
+def signoff(model, line, out, suites, backends, results_dir, policy_path, baselines_dir, prepared_by, threads,
+            no_latency, no_history, cache, suites_dir, data, history_db) -> None:
+    """Run MODEL on every shipped suite and backend, compare with the line's baseline, write the sign-off HTML."""
+    from gate.errors import EXIT_FINDINGS, EXIT_OK
+    from gate.report.signoff import prepare_signoff
+
+    outcome = prepare_signoff(
+        model, line, out, suites=_split(suites), backends=_split(backends), results_dir=results_dir,
+        policy_path=policy_path, baselines_dir=baselines_dir, cache=cache, suites_dir=suites_dir, data=data,
+        history_db=history_db, prepared_by=prepared_by, latency=not no_latency, threads=threads,
+        log=lambda m: click.echo(m, err=True),
+    )
+    verdict = outcome.verdict
+    if not no_history:
+        from gate.compare.history_hook import record_compare
+        from gate.run import load_run
+        from gate.run.history_hook import record_run
+
+        if not outcome.results_reused:
+            record_run(load_run(outcome.results_path), outcome.results_path, history_db, line)
+        record_compare(verdict, history_db)
+    c = verdict.counts
+    click.echo(f"sign-off verdict: {verdict.outcome.upper()} ({verdict.candidate.model.name} vs line {line}: "
+               f"{c['fail']} failed, {c['warn']} warnings, {c['insufficient_support'] + c['not_run']} not judged)")
+    for b in verdict.candidate.backends:
+        if b["status"] != "ok":
+            click.echo(f"  {b['name']}: {b['status']} ({b.get('reason', '')})")
+    click.echo(f"results: {outcome.results_path}{' (reused)' if outcome.results_reused else ''}")
+    click.echo(f"sign-off document written to {outcome.html_path} (verdict: {outcome.verdict_path})")
+    click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)
+
+
+COMMANDS = [report, signoff]
