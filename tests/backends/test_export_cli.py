@@ -9,12 +9,12 @@ import pytest
 from gate.backends import backend_names, create_backend
 from gate.backends.availability import backend_availability
 from gate.errors import InputError
-from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, private_cache
+from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, use_private_cache
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def test_registry_lists_every_deployment_form_and_refuses_unknown_names():

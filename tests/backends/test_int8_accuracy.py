@@ -20,7 +20,7 @@ from gate.data.dataset import DetectionDataset
 from gate.models.card import load_card
 from gate.models.classes import card_class_map, class_view
 from gate.models.evaluate import coco_metrics
-from tests.backends.exported import private_cache
+from tests.backends.exported import use_private_cache
 
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "synth-baseline"
 EVAL_IMAGES = 48
@@ -28,8 +28,8 @@ CALIBRATION_IMAGES = 16
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

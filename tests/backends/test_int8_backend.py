@@ -16,12 +16,12 @@ from gate.data.dataset import DetectionDataset
 from gate.errors import InputError
 from gate.models.card import load_card
 from gate.storage import sha256_bytes, sha256_file
-from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, private_cache
+from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, use_private_cache
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def test_int8_export_is_explicit_qdq_with_recorded_calibration(tmp_path_factory, trained_model_dir, shapes_data):

@@ -6,12 +6,12 @@ import pytest
 
 from gate.backends.int8_debug import Int8LayerReport, compare_int8_layers
 from gate.errors import InputError
-from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, private_cache
+from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, use_private_cache
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def test_layer_report_ranks_where_the_error_grows(tmp_path_factory, trained_model_dir):

@@ -12,12 +12,12 @@ from gate.backends.parity import probe_images
 from gate.backends.torch_backend import TorchBackend
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError
-from tests.backends.exported import private_cache
+from tests.backends.exported import use_private_cache
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def _sane(stats: LatencyStats, runs: int) -> None:

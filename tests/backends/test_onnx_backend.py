@@ -14,13 +14,13 @@ from gate.backends.predict import predict_dataset
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError, RefusedError
 from gate.storage import sha256_file
-from tests.backends.exported import onnx_export, private_cache
+from tests.backends.exported import onnx_export, use_private_cache
 from tests.backends.onnx_files import constant_detector_onnx, ingested_onnx_model
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def test_export_is_checked_and_recorded(tmp_path_factory, trained_model_dir):

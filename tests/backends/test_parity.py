@@ -13,7 +13,7 @@ from gate.backends.parity import PreprocessingParity, check_preprocessing_parity
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError
 from gate.models.card import load_card
-from tests.backends.exported import private_cache
+from tests.backends.exported import use_private_cache
 
 # The 100-step fixture model's best scores sit near 0.1-0.3, below the card's 0.5 operating point;
 # the consistency checks here use 0.1 so that there are detections to disagree about.
@@ -21,8 +21,8 @@ TEST_OPERATING_POINT = 0.1
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def _wide(images):

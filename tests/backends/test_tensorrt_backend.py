@@ -24,12 +24,12 @@ from gate.backends.tensorrt_backend import (
     tensorrt_unavailable_reason,
 )
 from gate.errors import GateError, InputError
-from tests.backends.exported import onnx_export, private_cache
+from tests.backends.exported import onnx_export, use_private_cache
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory):
-    private_cache(tmp_path_factory)
+def _private_cache(monkeypatch, tmp_path_factory):
+    use_private_cache(monkeypatch, tmp_path_factory)
 
 
 def _expected_reason() -> str | None:
