@@ -5,7 +5,9 @@ tensor exposed as an extra graph output (Model Optimizer keeps the fp32 tensor n
 graphs line up by name). On a few real images each tensor's relative error
 ||int8 - fp32|| / ||fp32|| is measured; a layer's *growth* is its output error minus the largest
 error among its inputs, i.e. the error that layer itself added. The layers with the largest growth
-are the ones to keep in higher precision (modelopt's `nodes_to_exclude`).
+are the ones to keep in higher precision (modelopt's `nodes_to_exclude`). Integer tensors are
+compared too: where TopK picks different queries, every tensor gathered with those indices jumps in
+error without any precision loss of its own; such layers are marked, and the real cause is upstream.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class LayerError(_Strict):
     max_abs_error: float
     input_relative_error: float  # the largest relative error among the node's compared inputs
     growth: float  # relative_error - input_relative_error
+    # Set when an integer input (e.g. TopK indices) differs: the error is a changed selection, not precision.
+    changed_indices: str | None = None
 
 
 class Int8LayerReport(_Strict):
@@ -46,26 +50,31 @@ class Int8LayerReport(_Strict):
     dataset_path: str
     image_ids: list[int]
     compared_tensors: int
+    # Integer tensors (e.g. TopK indices) that differ, with the fraction of differing entries: a changed
+    # query selection makes everything downstream look wrong; the cause is upstream of it.
+    changed_index_tensors: dict[str, float] = Field(default_factory=dict)
     output_errors: dict[str, float | None]  # relative error of the graph outputs (logits, pred_boxes)
     largest_growth: list[LayerError] = Field(default_factory=list)
     largest_error: list[LayerError] = Field(default_factory=list)
 
 
 def _with_all_outputs(path: Path):
-    """The model with every inferred float intermediate tensor added as a graph output; and node info."""
+    """The model with every inferred float or integer intermediate tensor added as a graph output."""
     import onnx
 
     model = onnx.load(str(path))
     inferred = onnx.shape_inference.infer_shapes(model)
     typed = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
     existing = {o.name for o in model.graph.output}
-    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16}
+    # Float tensors carry the precision error; integer ones (TopK indices) show where a selection flipped.
+    kinds = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16,
+             onnx.TensorProto.INT64, onnx.TensorProto.INT32}
     for node in model.graph.node:
         if node.op_type == "Constant":
             continue
         for name in node.output:
             info = typed.get(name)
-            if name and name not in existing and info is not None and info.type.tensor_type.elem_type in floats:
+            if name and name not in existing and info is not None and info.type.tensor_type.elem_type in kinds:
                 model.graph.output.append(info)
                 existing.add(name)
     return model
@@ -136,6 +145,7 @@ def compare_int8_layers(
     batch = f_record.inputs[0].shape[0] if isinstance(f_record.inputs[0].shape[0], int) else 1
     errors: dict[str, list[float]] = {n: [] for n in names}
     max_abs: dict[str, float] = {n: 0.0 for n in names}
+    mismatch: dict[str, list[float]] = {}
     for image_id, pixels in probes:
         rows = preprocess([pixels], [image_id], card.preprocessing).pixel_values
         for row in rows:
@@ -143,15 +153,21 @@ def compare_int8_layers(
             got_f = dict(zip([o.name for o in fp32_session.get_outputs()], fp32_session.run(None, {input_name: feed})))
             got_q = dict(zip([o.name for o in int8_session.get_outputs()], int8_session.run(None, {input_name: feed})))
             for name in names:
-                ref = np.asarray(got_f[name], dtype=np.float64)
-                val = np.asarray(got_q[name], dtype=np.float64)
-                if ref.shape != val.shape or not np.isfinite(ref).all():
+                ref_raw, val_raw = np.asarray(got_f[name]), np.asarray(got_q[name])
+                if ref_raw.shape != val_raw.shape:
+                    continue
+                if np.issubdtype(ref_raw.dtype, np.integer):
+                    mismatch.setdefault(name, []).append(float(np.mean(ref_raw != val_raw)) if ref_raw.size else 0.0)
+                    continue
+                ref, val = ref_raw.astype(np.float64), val_raw.astype(np.float64)
+                if not np.isfinite(ref).all():
                     continue
                 diff = np.where(np.isfinite(val), val - ref, np.inf)
                 errors[name].append(float(np.linalg.norm(diff.ravel()) / max(np.linalg.norm(ref.ravel()), _EPS)))
                 if diff.size:
                     max_abs[name] = max(max_abs[name], float(np.abs(diff).max()))
     mean_error = {n: float(np.mean(v)) for n, v in errors.items() if v}
+    changed = {n: float(np.mean(v)) for n, v in mismatch.items() if v and np.mean(v) > 0}
     layers = []
     for node in fp32_model.graph.node:
         for output in node.output:
@@ -159,14 +175,16 @@ def compare_int8_layers(
                 continue
             upstream = [mean_error[i] for i in node.input if i in mean_error]
             before = max(upstream) if upstream else 0.0
+            flipped = [f"{i} differs in {changed[i]:.0%} of entries" for i in node.input if i in changed]
             layers.append(LayerError(node=node.name or output, op_type=node.op_type, output=output,
                                      relative_error=mean_error[output], max_abs_error=max_abs[output],
-                                     input_relative_error=before, growth=mean_error[output] - before))
+                                     input_relative_error=before, growth=mean_error[output] - before,
+                                     changed_indices="; ".join(flipped) or None))
     graph_outputs = [o.name for o in f_record.outputs]
     return Int8LayerReport(
         model_name=card.name, fp32_onnx_sha256=f_record.sha256, int8_onnx_sha256=q_record.sha256,
         int8_settings=q_record.settings, dataset_path=str(dataset_path), image_ids=[i for i, _ in probes],
-        compared_tensors=len(mean_error), output_errors={n: mean_error.get(n) for n in graph_outputs},
+        compared_tensors=len(mean_error), changed_index_tensors=changed, output_errors={n: mean_error.get(n) for n in graph_outputs},
         largest_growth=sorted(layers, key=lambda x: (-x.growth, x.output))[:top],
         largest_error=sorted(layers, key=lambda x: (-x.relative_error, x.output))[:top],
     )
@@ -176,6 +194,7 @@ def format_layer_table(layers: Sequence[LayerError]) -> list[str]:
     """Text rows: growth, error, op and node name."""
     rows = [f"{'growth':>9} {'rel.err':>9} {'input':>9}  {'op':<18} node"]
     for layer in layers:
+        marker = "  [selection changed upstream]" if layer.changed_indices else ""
         rows.append(f"{layer.growth:9.4f} {layer.relative_error:9.4f} {layer.input_relative_error:9.4f}  "
-                    f"{layer.op_type:<18} {layer.node}")
+                    f"{layer.op_type:<18} {layer.node}{marker}")
     return rows

@@ -27,6 +27,11 @@ def test_layer_report_ranks_where_the_error_grows(tmp_path_factory, trained_mode
     assert len(growth) == 10 and growth == sorted(growth, reverse=True) and growth[0] > 0
     for layer in report.largest_growth:
         assert layer.growth == pytest.approx(layer.relative_error - layer.input_relative_error)
+    # Integer tensors are compared exactly; layers fed by differing indices are marked as such.
+    assert all(0 < fraction <= 1 for fraction in report.changed_index_tensors.values())
+    for layer in report.largest_growth + report.largest_error:
+        if layer.changed_indices:
+            assert any(name in layer.changed_indices for name in report.changed_index_tensors)
     errors = [layer.relative_error for layer in report.largest_error]
     assert errors == sorted(errors, reverse=True)
     assert Int8LayerReport.model_validate_json(report.model_dump_json()) == report
