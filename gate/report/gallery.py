@@ -95,7 +95,10 @@ class SuiteImages:
 
         path = self.path(image_id)
         if not path.is_file():
-            raise GateError("image is not in the suite cache (rebuild or re-run the suite to render it)", path=path)
+            if self.entries[image_id].rendered_file is not None:
+                raise GateError("image is not in the suite cache (`tsrgate suite verify` or a run re-renders it)",
+                                path=path)
+            raise GateError("source image is missing (dataset moved or not on this machine?)", path=path)
         pixels = load_pixels(path)
         if pixels_sha256(pixels) != self.entries[image_id].pixels_sha256:
             raise GateError("image differs from the one the suite was evaluated on", path=path)

@@ -1,0 +1,174 @@
+"""The HTML verdict report: content, order, self-containment, escaping, missing inputs, determinism."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gate.policy import RuleOutcome
+from gate.report.html import render_html
+from gate.report.sections import heatmap_data
+
+EVIL_CLASS = '<script>alert("x")</script>'
+QUOTED_FOLDER = 'res "double" \'single\' <b>'
+
+
+def test_banner_and_failing_rules_come_first(verdict, report_options):
+    html = render_html(verdict, **report_options)
+    assert verdict.outcome == "fail"
+    banner = html.index('class="banner fail"')
+    failing = [o for o in verdict.outcomes if o.outcome == "fail"]
+    warnings = [o for o in verdict.outcomes if o.outcome == "warn"]
+    assert failing and warnings
+    first_warning = html.index("Warnings (")
+    # Every failing rule's reason appears, between the banner and the warnings table.
+    for o in failing:
+        position = html.index(o.reason)
+        assert banner < position < first_warning
+    assert f"Failing rules ({len(failing)})" in html
+
+
+def test_sections_are_filled_from_the_results(verdict, report_options):
+    html = render_html(verdict, **report_options)
+    for anchor in ("heatmap", "pr", "sizes", "tide", "confusions", "backends", "gallery", "history", "provenance"):
+        assert f'id="{anchor}"' in html
+    assert html.count("<svg") >= 4  # heatmap, PR overall, worst class, latency
+    assert "tensorrt</b>: unavailable (tensorrt not installed)" in html
+    assert "Worst class: yellow_triangle" in html  # the class the fixture planted a regression on
+    for suite in verdict.candidate.suites:
+        assert suite.manifest_sha256 in html
+    assert verdict.candidate.model.weights_sha256 in html
+    assert verdict.policy.sha256 in html
+    assert verdict.candidate.libraries["torch"] in html
+    # Gallery: the candidate's misses are drawn as PNG crops.
+    assert html.count('src="data:image/png;base64,') >= 1
+    assert "missed: the baseline found it, the candidate did not" in html
+
+
+def test_heatmap_marks_significant_cells_and_greys_unjudged(verdict):
+    classes, suites, cells = heatmap_data(verdict)
+    assert set(suites) == set(verdict.suites)
+    planted = [cells[("yellow_triangle", s)] for s in suites]
+    assert all(c.judged and c.delta < 0 and c.ci_excludes_zero for c in planted)
+    floor = verdict.bootstrap["min_support"]
+    for cell in cells.values():
+        if cell.support is not None and cell.support < floor:
+            assert not cell.judged
+
+
+def test_self_contained(verdict, report_options):
+    html = render_html(verdict, **report_options)
+    assert "<script" not in html.lower()
+    assert "<link" not in html.lower()
+    assert "@import" not in html
+    assert "@font-face" not in html
+    for attribute, value in re.findall(r'\b(src|href)\s*=\s*"([^"]*)"', html):
+        assert value.startswith(("#", "data:")), f"{attribute}={value[:60]}"
+    assert not re.search(r"url\(\s*['\"]?https?:", html)
+
+
+def _verdict_with_hostile_names(verdict, tmp_path: Path):
+    """The fixture's verdict with a class named like a script tag and results folders named with quotes."""
+    sides = {}
+    for side in ("candidate", "baseline"):
+        original = getattr(verdict, side)
+        copy = tmp_path / QUOTED_FOLDER / side
+        shutil.copytree(original.results_path, copy)
+        sides[side] = original.model_copy(update={
+            "results_path": str(copy),
+            "model": original.model.model_copy(update={"name": f'model "{side}" <i>&amp;'}),
+        })
+
+    def rename(item):
+        if not item.class_name or "yellow_triangle" not in item.class_name:
+            return item
+        update = {"class_name": item.class_name.replace("yellow_triangle", EVIL_CLASS)}
+        if isinstance(item, RuleOutcome):
+            update["reason"] = item.reason.replace("yellow_triangle", EVIL_CLASS)
+        return item.model_copy(update=update)
+
+    return verdict.model_copy(update={
+        **sides,
+        "comparisons": [rename(c) for c in verdict.comparisons],
+        "outcomes": [rename(o) for o in verdict.outcomes],
+    })
+
+
+def test_user_strings_are_escaped(verdict, report_options, tmp_path):
+    hostile = _verdict_with_hostile_names(verdict, tmp_path)
+    html = render_html(hostile, **report_options)
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html  # jinja's escaping in tables
+    assert "&lt;script&gt;alert(\"x\")&lt;/script&gt;</text>" in html  # matplotlib escapes the SVG text
+    assert QUOTED_FOLDER not in html
+    assert "res &#34;double&#34; &#39;single&#39; &lt;b&gt;" in html
+    assert "<i>" not in html
+    assert "model &#34;candidate&#34; &lt;i&gt;&amp;amp;" in html
+    # The results were still found through the quoted folder: the gallery and TIDE table are filled.
+    assert "Results behind this verdict are not all here" not in html
+    assert 'src="data:image/png;base64,' in html
+
+
+def _gallery(html: str, suite: str | None = None) -> str:
+    part = html[html.index('id="gallery"'):html.index('id="history"')]
+    if suite is None:
+        return part
+    start = part.index(f"<h3>{suite}</h3>")
+    end = part.find("<h3>", start + 1)
+    return part[start:] if end < 0 else part[start:end]
+
+
+def test_missing_suite_images_are_reported_in_the_gallery(verdict, report_options, tmp_path):
+    # The night suite's images live in the render cache; the clean suite shows source images as they are.
+    html = render_html(verdict, **dict(report_options, cache=tmp_path / "empty-cache"))
+    night = _gallery(html, "shapes-night")
+    assert "images unavailable" in night
+    assert "not in the suite cache" in night
+    assert "data:image/png" not in night
+    assert "yellow_triangle" in night  # the examples are still listed, without pictures
+    assert "data:image/png" in _gallery(html, "shapes-clean")
+
+
+def test_missing_source_dataset_is_reported_in_the_gallery(verdict, report_options, tmp_path):
+    html = render_html(verdict, **dict(report_options, cache=tmp_path / "empty-cache", data=tmp_path / "gone"))
+    gallery = _gallery(html)
+    assert "data:image/png" not in gallery
+    assert "source image is missing" in gallery
+
+
+def test_missing_results_folder_is_a_note_not_a_failure(verdict, report_options, tmp_path):
+    gone = verdict.model_copy(update={
+        "baseline": verdict.baseline.model_copy(update={"results_path": str(tmp_path / "deleted")}),
+    })
+    html = render_html(gone, **report_options)
+    assert "Results behind this verdict are not all here" in html
+    assert "not here" in html
+    # What the verdict itself holds is still shown.
+    for o in verdict.failing():
+        assert o.reason in html
+
+
+def test_results_changed_since_the_verdict_are_not_used(verdict, report_options, tmp_path):
+    copy = tmp_path / "candidate"
+    shutil.copytree(verdict.candidate.results_path, copy)
+    (copy / "results-index.json").write_text((copy / "results-index.json").read_text() + "\n")
+    changed = verdict.model_copy(update={"candidate": verdict.candidate.model_copy(update={"results_path": str(copy)})})
+    html = render_html(changed, **report_options)
+    assert "changed since the verdict" in html
+
+
+def test_rendering_is_deterministic(verdict, report_options):
+    assert render_html(verdict, **report_options) == render_html(verdict, **report_options)
+
+
+@pytest.mark.parametrize("outcome", ["pass", "warn"])
+def test_banner_colour_follows_the_outcome(verdict, report_options, outcome):
+    kept = [o for o in verdict.outcomes if o.outcome != "fail"]
+    if outcome == "pass":
+        kept = [o for o in kept if o.outcome != "warn"]
+    html = render_html(verdict.model_copy(update={"outcome": outcome, "outcomes": kept}), **report_options)
+    assert f'class="banner {outcome}"' in html
+    assert "No rule failed" in html
