@@ -94,6 +94,6 @@ class MiningSettings(_Strict):
     tiny_saturation: int = Field(3, gt=0)  # this many tiny detections give strength 1
     disagreement_iou: float = Field(0.5, gt=0, le=1)  # same sign in two backends: same class, IoU >= this
     disagreement_saturation: int = Field(2, gt=0)  # this many disagreements give strength 1
-    duplicate_distance: int = Field(10, ge=0, le=64)  # perceptual-hash bits: closer images are one scene
+    duplicate_distance: int = Field(8, ge=0, le=64)  # perceptual-hash bits: closer images are one scene (as data check)
     reason_strength: float = Field(0.3, ge=0, le=1)  # signals at least this strong are written as reasons
     batch_size: int = Field(4, gt=0)

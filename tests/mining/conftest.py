@@ -42,6 +42,24 @@ def fixture_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def low_threshold_model(tmp_path_factory, fixture_model) -> Path:
+    """The fixture model with its operating threshold at 0.2: after 100 steps its scores stay below 0.35,
+    so at the usual 0.5 it would report nothing and the threshold-based signals would have nothing to see."""
+    if "low_threshold" not in _CACHE:
+        import shutil
+
+        from gate.models.card import load_card, save_card
+
+        folder = tmp_path_factory.mktemp("low_threshold") / "model"
+        shutil.copytree(fixture_model, folder)
+        card = load_card(folder)
+        save_card(card.model_copy(update={"postprocessing": card.postprocessing.model_copy(
+            update={"operating_threshold": 0.2})}), folder)
+        _CACHE["low_threshold"] = folder
+    return _CACHE["low_threshold"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
 def shapes_pool(tmp_path_factory) -> Path:
     """The fixture model's own 16-image labelled shapes dataset."""
     return shapes_dataset(tmp_path_factory)
