@@ -1,6 +1,6 @@
 """Every deployment form of one model on one suite (or dataset): AP, consistency, parity and latency.
 
-    .venv/bin/python bench/backends.py models/synth-baseline --suite clean [--limit 200]
+    .venv/bin/python bench/backends.py models/synth-baseline --suite clean [--suite-data WORLD] [--limit 200]
     .venv/bin/python bench/backends.py MODEL --data DATASET [--split split=test] [--limit 100]
 
 Prints one row per backend (AP, AP50 by pycocotools, p50/p99 batch-1 latency, throughput) plus its
@@ -30,7 +30,7 @@ def load_images(args, card):
     if args.suite:
         from gate.suites.resolved import open_suite
 
-        suite = open_suite(args.suite)
+        suite = open_suite(args.suite, data=args.suite_data, cache=args.suite_cache)
         images = [(loaded.info.id, loaded.pixels) for loaded in suite.iter_images()][: args.limit]
         kept = {i for i, _ in images}
         gt = suite.coco.model_copy(update={
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--suite", help="Suite name or folder (gate.suites.open_suite).")
     source.add_argument("--data", type=Path, help="COCO dataset folder.")
+    parser.add_argument("--suite-data", type=Path, default=None,
+                        help="With --suite: the suite's source dataset/world when not where the spec says.")
+    parser.add_argument("--suite-cache", type=Path, default=None, help="With --suite: render cache root.")
     parser.add_argument("--split", default=None, help="With --data: TAG=VALUE, e.g. split=test.")
     parser.add_argument("--limit", type=int, default=None, help="Evaluate only the first N images.")
     parser.add_argument("--backends", default="torch,onnx,int8,tensorrt,tensorrt-int8")
