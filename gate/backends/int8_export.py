@@ -56,6 +56,23 @@ def _resolve_dataset_path(raw: str, model_dir: Path) -> Path:
     return path
 
 
+def _generated_training_world(card: ModelCard) -> Path | None:
+    """For a model trained on the generated world: that world in the cache (generated once, shared with suites).
+
+    The card records the generator, seed and image count, so the training data can be rebuilt
+    exactly on any machine; its annotations hash is checked against the card afterwards.
+    """
+    info = getattr(card.training.data, "dataset_info", None) or {}
+    if info.get("generator") != "tsrgate.data.synth" or not {"images", "seed", "world_version"} <= set(info):
+        return None
+    from gate.suites.locations import cache_root
+    from gate.suites.source import ensure_world
+    from gate.suites.spec import SuiteSource, SynthSource
+
+    synth = SynthSource(images=int(info["images"]), seed=int(info["seed"]), version=str(info["world_version"]))
+    return ensure_world(SuiteSource(synth=synth), cache_root())
+
+
 def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSettings) -> CalibrationSource:
     """Where the calibration images come from: `settings.calibration_data`, else the card's training dataset."""
     from gate.data.dataset import DetectionDataset
@@ -71,12 +88,9 @@ def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSet
                          path=model_dir)
     path = _resolve_dataset_path(card.training.data.dataset_path, model_dir)
     if not (path / "annotations.json").is_file():
-        info = getattr(card.training.data, "dataset_info", None) or {}
-        hint = ""
-        if info.get("generator") == "tsrgate.data.synth":
-            hint = (f" (a generated world: `tsrgate data synth {card.training.data.dataset_path} --images "
-                    f"{info.get('images')} --seed {info.get('seed')}` regenerates it)")
-        raise InputError(f"the model's training dataset {card.training.data.dataset_path} is not here{hint}; "
+        path = _generated_training_world(card)
+    if path is None:
+        raise InputError(f"the model's training dataset {card.training.data.dataset_path} is not here; "
                          f"pass --calibration-data DATASET", path=model_dir)
     dataset = DetectionDataset.load(path)
     digest = sha256_file(dataset.annotations_path)
@@ -115,7 +129,7 @@ def calibration_tensor(card: ModelCard, model_dir: Path, settings: Int8ExportSet
     # modelopt splits the set into equal batches: drop the rows that would make a partial one.
     tensor = tensor[: (tensor.shape[0] // batch) * batch]
     record = CalibrationRecord(
-        dataset_path=str(settings.calibration_data or card.training.data.dataset_path),
+        dataset_path=str(source.dataset_path),
         annotations_sha256=source.annotations_sha256,
         split=source.split,
         selection=(f"numpy default_rng(seed).choice of {count} of the {len(source.image_ids)} eligible images "

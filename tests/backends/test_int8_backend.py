@@ -141,3 +141,25 @@ def test_ingested_onnx_needs_calibration_data_and_a_quantizable_graph(trained_mo
     settings = {"calibration_images": 2, "calibration_data": str(shapes_data)}
     with pytest.raises(InputError, match="no Q/DQ"):
         create_backend("int8", model, export_settings=settings).load()
+
+
+def test_generated_training_world_is_regenerated_into_the_cache(trained_model_dir, tmp_path, monkeypatch):
+    from gate.data.synth import WORLD_VERSION
+    from gate.data.synth.world import generate_world
+
+    # The card of a model trained on a 6-image world (seed 3) whose folder is gone.
+    reference = generate_world(tmp_path / "reference-world", images=6, seed=3, workers=1)
+    card = load_card(trained_model_dir)
+    data = card.training.data.model_copy(update={
+        "dataset_path": str(tmp_path / "gone"),
+        "annotations_sha256": sha256_file(reference / "annotations.json"),
+        "dataset_info": {"generator": "tsrgate.data.synth", "images": 6, "seed": 3, "world_version": WORLD_VERSION},
+    })
+    moved = card.model_copy(update={"training": card.training.model_copy(update={"data": data})})
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TSRGATE_CACHE", str(cache))
+    source = calibration_source(moved, trained_model_dir, Int8ExportSettings())
+    assert cache in source.dataset_path.parents
+    assert source.annotations_sha256 == sha256_file(reference / "annotations.json")
+    train_ids = [img.id for img in DetectionDataset.load(reference).images if img.tags.get("split") == "train"]
+    assert train_ids and source.image_ids == sorted(train_ids)
