@@ -29,6 +29,15 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", value)
 
 
+def md_code(text: object) -> str:
+    """A code span (shown literally, so no escaping inside) with a fence longer than any backtick run in it."""
+    value = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
 def _shorten(text: str, limit: int = MAX_REASON) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -90,7 +99,7 @@ def _report_line(report_location: str | None) -> str:
     if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
         run_url = f"{server}/{os.environ['GITHUB_REPOSITORY']}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
-    where = f"`{md_escape(report_location)}`" if report_location else "not written (run `tsrgate report VERDICT --format html`)"
+    where = md_code(report_location) if report_location else "not written (run `tsrgate report VERDICT --format html`)"
     if run_url and report_location:
         return f"Full report: {where}, in the artifacts of [this workflow run]({run_url})."
     return f"Full report: {where}."

@@ -8,7 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from gate.policy import RuleOutcome
-from gate.report.markdown import MAX_CHARS, REPORT_MARKER, md_escape, render_markdown
+from gate.report.markdown import MAX_CHARS, REPORT_MARKER, md_code, md_escape, render_markdown
 
 
 def _render(text: str) -> str:
@@ -66,6 +66,13 @@ def test_md_escape_round_trips_as_plain_text(text):
     cell = _table_rows(rendered)[1][0]
     expected = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert cell == expected
+
+
+@pytest.mark.parametrize("text", ["reports/ci/report.html", "a_b*c", "x`y", "`edge`", "<script>"])
+def test_md_code_shows_the_text_literally(text):
+    rendered = _render(md_code(text))
+    expected = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f"<code>{expected}</code>" in rendered
 
 
 def test_long_verdicts_are_truncated_under_the_limit(verdict):
