@@ -106,17 +106,9 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
         model, line, out, suites=_split(suites), backends=_split(backends), results_dir=results_dir,
         policy_path=policy_path, baselines_dir=baselines_dir, cache=cache, suites_dir=suites_dir, data=data,
         history_db=history_db, prepared_by=prepared_by, latency=not no_latency, threads=threads,
-        log=lambda m: click.echo(m, err=True),
+        record_history=not no_history, log=lambda m: click.echo(m, err=True),
     )
     verdict = outcome.verdict
-    if not no_history:
-        from gate.compare.history_hook import record_compare
-        from gate.run import load_run
-        from gate.run.history_hook import record_run
-
-        if not outcome.results_reused:
-            record_run(load_run(outcome.results_path), outcome.results_path, history_db, line)
-        record_compare(verdict, history_db)
     c = verdict.counts
     click.echo(f"sign-off verdict: {verdict.outcome.upper()} ({verdict.candidate.model.name} vs line {line}: "
                f"{c['fail']} failed, {c['warn']} warnings, {c['insufficient_support'] + c['not_run']} not judged)")

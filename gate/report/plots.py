@@ -211,6 +211,7 @@ def series_svg(x_labels: Sequence[str], series: dict[str, Sequence[float | None]
                 ax.plot([i for i, _ in points], [v for _, v in points], marker="o", linewidth=1.4, label=name)
         if highlight_last and x_labels:
             ax.axvspan(len(x_labels) - 1.4, len(x_labels) - 0.6, color="#fde68a", alpha=0.5, zorder=0)
+        ax.set_xlim(-0.5, max(len(x_labels), 1) - 0.5)
         ax.set_xticks(range(len(x_labels)))
         ax.set_xticklabels(list(x_labels), rotation=15, ha="right", fontsize=8)
         ax.set_ylabel(ylabel)

@@ -157,9 +157,14 @@ def prepare_signoff(
     prepared_by: str | None = None,
     latency: bool = True,
     threads: int | None = None,
+    record_history: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> SignoffOutcome:
-    """Run (or reuse), compare under the release policy, and write the sign-off HTML and its verdict JSON."""
+    """Run (or reuse), compare under the release policy, and write the sign-off HTML and its verdict JSON.
+
+    With `record_history` the run (when not reused) and the comparison are recorded in the history
+    database first, so the document's trend includes this candidate.
+    """
     from gate.baselines import BaselineStore
     from gate.compare import compare_results
     from gate.models.card import load_card
@@ -182,10 +187,18 @@ def prepare_signoff(
         log(f"reusing results in {results} (same weights, card, suites and backends)")
     else:
         config = GateConfig(suites=plan.suites, backends=plan.backends, threads=threads)
-        run_model(model_dir, config, results, force=True, cache=cache, suites_dir=suites_dir, data=data,
-                  progress=False, log=log)
+        record = run_model(model_dir, config, results, force=True, cache=cache, suites_dir=suites_dir, data=data,
+                           progress=False, log=log)
+        if record_history:
+            from gate.run.history_hook import record_run
+
+            record_run(record, results, history_db, line)
     policy = Path(policy_path) if policy_path else release_policy_path()
     verdict = compare_results(results, baseline_results, policy_path=policy, latency=latency, log=log)
+    if record_history:
+        from gate.compare.history_hook import record_compare
+
+        record_compare(verdict, history_db)
     verdict_path = out.with_name(out.stem + ".verdict.json")
     verdict.save(verdict_path)
     html = render_signoff(verdict, line=line, baseline_version=store.current_version(line) or "?",
