@@ -14,7 +14,6 @@ The to_label folder is a dataset folder: a labelling tool corrects its annotatio
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,8 +113,3 @@ def write_mining_output(run: MiningRun, out: str | Path, force: bool = False) ->
     run.result = result
     return MiningOutput(folder=out, result_path=out / RESULT_FILE, sheet_path=out / SHEET_FILE,
                         to_label_dir=out / TO_LABEL_DIR, exported=len(top))
-
-
-def copy_file(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)

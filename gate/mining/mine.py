@@ -28,6 +28,7 @@ from gate.mining.pool import MiningPool, PoolImage, open_pool
 from gate.mining.ranking import combined_score, order_reasons, rank_images
 from gate.mining.rarity import training_rarity
 from gate.mining.results import (
+    MinedDetection,
     MinedImage,
     MiningResult,
     ModelReference,
@@ -68,7 +69,7 @@ class _Measured:
     phash: str
     scene: SceneStatistics
     considered: Detections
-    described: list
+    described: list[MinedDetection]
     readings: dict[str, model_signals.SignalReading] = field(default_factory=dict)
 
 

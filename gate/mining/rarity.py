@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from gate.data.coco import CocoDataset
-from gate.data.dataset import DetectionDataset
+from gate.data.dataset import ANNOTATIONS_FILE, DetectionDataset
 from gate.errors import GateError
 from gate.mining.results import ClassRarity, RarityTable
 from gate.models.card import ModelCard, SplitSelector
@@ -103,8 +103,8 @@ def training_rarity(card: ModelCard, training_data: str | Path | None = None) ->
     data = card.training.data
     recorded = Path(data.dataset_path)
     problem = f"the training dataset {recorded} is not on this machine"
-    if (recorded / "annotations.json").is_file():
-        if sha256_file(recorded / "annotations.json") == data.annotations_sha256:
+    if (recorded / ANNOTATIONS_FILE).is_file():
+        if sha256_file(recorded / ANNOTATIONS_FILE) == data.annotations_sha256:
             try:
                 counts = counts_from_dataset(card, DetectionDataset.load(recorded), split)
             except GateError as exc:

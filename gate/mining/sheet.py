@@ -55,10 +55,14 @@ Weights <code>{{ r.model.weights_sha256[:12] }}</code>, operating threshold {{ r
 <p>Green boxes: detections at or above the operating threshold; yellow: below it but within the uncertainty band.</p>
 <div class="grid">{% for item in top %}<div class="card">
 <img src="data:image/png;base64,{{ item.tile }}" alt="{{ item.image.file }}">
-<div><b>#{{ item.image.rank }}</b> score {{ "%.3f"|format(item.image.score) }} &middot; <code>{{ item.image.file }}</code></div>
-{% if item.image.tags %}<div class="meta">{% for k, v in item.image.tags|dictsort %}{{ k }}={{ v }} {% endfor %}</div>{% endif %}
-{% if item.image.duplicates %}<div class="meta">{{ item.image.duplicates|length }} near-duplicate(s) collapsed into this one</div>{% endif %}
-<ul class="reasons">{% for reason in item.image.reasons %}<li>{{ reason }}</li>{% else %}<li>no strong signal</li>{% endfor %}</ul>
+<div><b>#{{ item.image.rank }}</b> score {{ "%.3f"|format(item.image.score) }} &middot;
+<code>{{ item.image.file }}</code></div>
+{% if item.image.tags %}<div class="meta">
+{%- for k, v in item.image.tags|dictsort %}{{ k }}={{ v }} {% endfor %}</div>{% endif %}
+{% if item.image.duplicates %}<div class="meta">
+{{- item.image.duplicates|length }} near-duplicate(s) collapsed into this one</div>{% endif %}
+<ul class="reasons">
+{%- for reason in item.image.reasons %}<li>{{ reason }}</li>{% else %}<li>no strong signal</li>{% endfor %}</ul>
 </div>{% endfor %}</div>
 {% if r.unreadable %}<h2>Unreadable images (skipped)</h2><ul>{% for u in r.unreadable %}
 <li><code>{{ u.file }}</code>: {{ u.problem }}</li>{% endfor %}</ul>{% endif %}

@@ -25,7 +25,8 @@ class DropBestBackend(TorchBackend):
     name = "torch-drop-best"
 
     def infer(self, images, image_ids):
-        return [Detections(d.image_id, d.boxes[1:], d.scores[1:], d.labels[1:]) for d in super().infer(images, image_ids)]
+        found = super().infer(images, image_ids)
+        return [Detections(d.image_id, d.boxes[1:], d.scores[1:], d.labels[1:]) for d in found]
 
 
 register_backend(DropBestBackend.name, f"{__name__}:DropBestBackend")

@@ -68,7 +68,8 @@ def test_mine_label_and_build_hard_cases_v1_and_v2(run_cli, fixture_model, minin
     mined2 = tmp_path / "mined-2"
     assert run_cli("mine", fixture_model, mining_world, "--out", mined2, "--top", "16").exit_code == 0
     data2 = tmp_path / "hard-cases-data-2"
-    assert run_cli("mined-dataset", mined2, "--labels", mining_world / "annotations.json", "--out", data2).exit_code == 0
+    labels = mining_world / "annotations.json"
+    assert run_cli("mined-dataset", mined2, "--labels", labels, "--out", data2).exit_code == 0
     result = run_cli("suite", "build", _spec(tmp_path / "v2.yaml", 2, data2), "--suites-dir", suites, "--cache", cache)
     assert result.exit_code == 0, result.output
     assert len(open_suite("hard-cases", cache=cache, suites=suites).coco.images) == 16  # latest = v2
