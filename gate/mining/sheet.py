@@ -31,7 +31,9 @@ def render_tile(pixels: Image.Image, image: MinedImage, threshold: float, width:
         x0, y0, x1, y1 = (v * scale for v in det.box)
         colour = ABOVE if det.score >= threshold else BELOW
         draw.rectangle([x0 - 1, y0 - 1, x1 + 1, y1 + 1], outline=colour, width=2 if det.score >= threshold else 1)
-        draw.text((x0, max(0, y0 - 11)), f"{det.class_name} {det.score:.2f}", fill=colour, font=font)
+        # Uncertain boxes carry only their score: a crowded scene would otherwise be unreadable.
+        text = f"{det.class_name} {det.score:.2f}" if det.score >= threshold else f"{det.score:.2f}"
+        draw.text((x0, max(0, y0 - 11)), text, fill=colour, font=font)
     buffer = io.BytesIO()
     thumb.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()

@@ -80,18 +80,21 @@ def near_threshold(detections: list[MinedDetection], threshold: float, band: flo
 
 
 def class_margin(detections: list[MinedDetection]) -> SignalReading:
+    """Closest pair of classes of one query; the detection's class may be the lower of the two (a query
+    can give one detection per class), so the pair is reported best class first."""
     best, best_ratio = None, 0.0
     for d in detections:
-        if d.runner_up_score is None or d.score <= 0:
+        if d.runner_up is None or d.runner_up_score is None:
             continue
-        ratio = min(1.0, d.runner_up_score / d.score)
+        high, low = max(d.score, d.runner_up_score), min(d.score, d.runner_up_score)
+        ratio = low / high if high > 0 else 0.0
         if ratio > best_ratio:
             best, best_ratio = d, ratio
     if best is None:
         return SignalReading(0.0)
+    pair = sorted([(best.score, best.class_name), (best.runner_up_score, best.runner_up)], reverse=True)
     return SignalReading(best_ratio, {"class_margin_ratio": round(best_ratio, 6)},
-                         f"classes close: {best.class_name} {best.score:.2f} vs {best.runner_up} "
-                         f"{best.runner_up_score:.2f}")
+                         f"classes close: {pair[0][1]} {pair[0][0]:.2f} vs {pair[1][1]} {pair[1][0]:.2f}")
 
 
 def class_entropy(detections: list[MinedDetection]) -> SignalReading:

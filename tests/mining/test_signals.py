@@ -47,6 +47,12 @@ def test_class_margin_names_the_two_close_classes():
     assert reading.reason == "classes close: speed_limit_30 0.41 vs speed_limit_80 0.38"
 
 
+def test_class_margin_reports_the_pair_best_first_when_the_detection_is_the_lower_class():
+    reading = signals.class_margin([det(0.38, 1, runner_up="speed_limit_30", runner_up_score=0.41)])
+    assert reading.strength == pytest.approx(0.38 / 0.41)
+    assert reading.reason == "classes close: speed_limit_30 0.41 vs speed_limit_80 0.38"
+
+
 def test_class_entropy_takes_the_most_uncertain_detection():
     reading = signals.class_entropy([det(0.9, entropy=0.2), det(0.6, 1, entropy=0.85), det(0.7)])
     assert reading.strength == pytest.approx(0.85)
