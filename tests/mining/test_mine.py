@@ -98,8 +98,12 @@ def folder_pool(tmp_path_factory, mining_world):
     data = dataset.image_path(dataset.images[0]).read_bytes()
     (root / "b" / "truncated.jpg").write_bytes(data[: len(data) // 3])
     night = next(img for img in dataset.images[:12] if img.tags["time"] == "night")
-    pixels = np.asarray(Image.open(dataset.image_path(night)).convert("RGB")).astype(np.int16)
+    original = Image.open(dataset.image_path(night)).convert("RGB")
+    pixels = np.asarray(original).astype(np.int16)
+    # "frames of one scene": brighter, re-encoded at low quality, shifted by 3 px
     Image.fromarray(np.clip(pixels + 3, 0, 255).astype(np.uint8)).save(root / "copy_of_night.png")
+    original.save(root / "copy_of_night_q40.jpg", quality=40)
+    Image.fromarray(np.roll(pixels, 3, axis=1).astype(np.uint8)).save(root / "copy_of_night_shifted.png")
     return root, night.file_name
 
 
@@ -109,23 +113,23 @@ def test_unreadable_images_are_listed_and_skipped(fixture_model, folder_pool):
     unreadable = {u.file: u.problem for u in run.result.unreadable}
     assert set(unreadable) == {"broken.jpg", "b/truncated.jpg"}
     assert all(p.startswith("unreadable image") for p in unreadable.values())
-    assert run.result.pool.images_found == 15 and run.result.pool.images_mined == 13
+    assert run.result.pool.images_found == 17 and run.result.pool.images_mined == 15
     assert {img.file for img in run.result.images}.isdisjoint(unreadable)
 
 
 def test_near_duplicates_are_collapsed_in_the_top(fixture_model, folder_pool):
     root, night_file = folder_pool
-    run = mine_pool(fixture_model, root, settings=MiningSettings(top=13))
-    by_file = {img.file: img for img in run.result.images}
-    original = next(img for name, img in by_file.items() if name.endswith(night_file))
-    copy = by_file["copy_of_night.png"]
-    pair = sorted([original, copy], key=lambda i: i.rank)
-    assert pair[1].duplicate_of == pair[0].image_id and pair[0].duplicate_of is None
-    assert pair[0].duplicates == [pair[1].image_id]
+    run = mine_pool(fixture_model, root, settings=MiningSettings(top=15))
+    frames = [img for img in run.result.images if img.file.endswith(night_file) or img.file.startswith("copy_of")]
+    assert len(frames) == 4
+    frames.sort(key=lambda i: i.rank)
+    kept = frames[0]
+    assert kept.duplicate_of is None and sorted(kept.duplicates) == sorted(f.image_id for f in frames[1:])
+    assert all(f.duplicate_of == kept.image_id for f in frames[1:])
     top = run.result.top_images()
-    assert len(top) == 12  # 13 readable images, one collapsed
-    assert sum(img.file in (original.file, copy.file) for img in top) == 1
-    assert pair[1].rank == 13  # behind every kept scene
+    assert len(top) == 12  # 15 readable images, four frames of one scene count once
+    assert sum(img in frames for img in top) == 1
+    assert [f.rank for f in frames[1:]] == [13, 14, 15]  # behind every kept scene
 
 
 def test_all_unreadable_pool_is_an_error(fixture_model, tmp_path):
