@@ -173,6 +173,7 @@ class TrainingRecord(_Strict):
     threads: int
     libraries: dict[str, str]
     repeat_factor_threshold: float | None = None
+    initialized_from: dict[str, Any] | None = None  # parent model name, weights sha256, tensors copied
     validation_history: list[MetricsRecord] = Field(default_factory=list)
 
 

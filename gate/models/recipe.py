@@ -137,6 +137,14 @@ class SplitsSection(_Strict):
     test_on: SplitSelector | None = None
 
 
+class InitSection(_Strict):
+    """Start from another model's weights (fine-tuning): every tensor whose name and shape match is copied;
+    the rest (e.g. classification heads when the classes differ) keep their fresh initialisation."""
+
+    model: str  # model folder, relative to the working directory
+    weights_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # pins the exact parent
+
+
 class Recipe(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -146,6 +154,7 @@ class Recipe(_Strict):
     batch_size: int = Field(default=4, gt=0)
     threads: int = Field(default=2, gt=0)
     seed: int = 0
+    init_from: InitSection | None = None
     checkpoint_interval: int = Field(default=200, gt=0)
     optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)

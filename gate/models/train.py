@@ -328,6 +328,7 @@ def train_model(
     config = build_config(recipe.model.size, classes.class_names)
     config_dict = config_to_dict(config)
     model = build_model(config_dict, seed=recipe.seed)
+    initialized_from = _initialize_from(model, recipe, recipe_path) if recipe.init_from else None
     optimizer, scheduler = _build_optimizer(model, recipe, total)
     factors = repeat_factors(images.labels, len(classes.class_names), recipe.sampling.repeat_factor_threshold)
     mining_weights = np.ones(len(images), dtype=np.float64)
@@ -433,6 +434,7 @@ def train_model(
                 recipe=RecipeRecord(name=recipe.name, sha256=recipe_sha, content=recipe.canonical()),
                 seed=recipe.seed, steps=total, threads=recipe.threads, libraries=library_versions(),
                 repeat_factor_threshold=recipe.sampling.repeat_factor_threshold,
+                initialized_from=initialized_from,
                 validation_history=[MetricsRecord.model_validate(v) for v in history["validation"]],
             ),
             "evaluation": evaluation,
@@ -450,6 +452,29 @@ def train_model(
     if not keep_checkpoint:
         shutil.rmtree(work / CHECKPOINT_DIR, ignore_errors=True)
     return TrainingOutcome(out, final, step, total, time.monotonic() - started)
+
+
+def _initialize_from(model, recipe: Recipe, recipe_path: Path | None) -> dict[str, Any]:
+    """Copy the parent model's tensors that fit (same name and shape) into the fresh model."""
+    from safetensors.torch import load_file
+
+    from gate.models.card import load_card
+
+    parent_dir = Path(recipe.init_from.model)
+    parent = load_card(parent_dir)  # verifies the parent's weights against its card
+    if recipe.init_from.weights_sha256 and parent.weights.sha256 != recipe.init_from.weights_sha256:
+        raise InputError(f"init_from: the recipe pins weights {recipe.init_from.weights_sha256[:12]}... but "
+                         f"{parent_dir} has {parent.weights.sha256[:12]}...", path=recipe_path)
+    if parent.architecture.format != "safetensors":
+        raise InputError("init_from: expected a safetensors model folder", path=parent_dir)
+    source = load_file(str(parent_dir / parent.weights.file))
+    state = model.state_dict()
+    copied = {k: v for k, v in source.items() if k in state and tuple(v.shape) == tuple(state[k].shape)}
+    if not copied:
+        raise InputError("init_from: no tensor of the parent fits this architecture", path=parent_dir)
+    model.load_state_dict(copied, strict=False)
+    return {"name": parent.name, "weights_sha256": parent.weights.sha256, "copied_tensors": len(copied),
+            "fresh_tensors": sorted(set(state) - set(copied))}
 
 
 def _short_info(info: dict[str, Any]) -> dict[str, Any]:

@@ -101,3 +101,26 @@ def test_existing_model_folder_is_not_replaced_without_force(shapes_data, tmp_pa
     with pytest.raises(RefusedError, match="already exists"):
         train_model(shapes_data, parse_recipe(TINY), tmp_path / "m", work_dir=tmp_path / "w", progress=False)
     assert (tmp_path / "m" / "card.json").read_text() == "{}"
+
+
+def test_fine_tune_copies_every_tensor_that_fits(shapes_data, trained_model_dir, tmp_path):
+    from gate.models.card import load_card
+
+    parent = load_card(trained_model_dir)
+    recipe = parse_recipe({
+        **TINY, "model": {"size": "tiny", "preprocessing": {"input_size": [128, 160]}}, "steps": 1,
+        "evaluation": {"interval": 0}, "mining": {"enabled": False},
+        "init_from": {"model": str(trained_model_dir), "weights_sha256": parent.weights.sha256},
+        "classes": {"source": "mapping", "mapping": {"round": ["red_disc"], "angular": ["blue_square",
+                                                                                      "yellow_triangle"]}},
+    })
+    outcome = train_model(shapes_data, recipe, tmp_path / "fine", work_dir=tmp_path / "w", progress=False)
+    record = outcome.card.training.initialized_from
+    assert record["weights_sha256"] == parent.weights.sha256
+    # Only the class-count-dependent tensors start fresh: the score heads and the denoising embedding.
+    assert record["fresh_tensors"] and all("class" in k or "score" in k for k in record["fresh_tensors"])
+    assert record["copied_tensors"] > 400
+    pinned_wrong = parse_recipe({**recipe.canonical(), "init_from": {"model": str(trained_model_dir),
+                                                                     "weights_sha256": "0" * 64}})
+    with pytest.raises(InputError, match="pins weights 000000000000"):
+        train_model(shapes_data, pinned_wrong, tmp_path / "x", work_dir=tmp_path / "w2", progress=False)
