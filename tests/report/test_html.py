@@ -172,3 +172,27 @@ def test_banner_colour_follows_the_outcome(verdict, report_options, outcome):
     html = render_html(verdict.model_copy(update={"outcome": outcome, "outcomes": kept}), **report_options)
     assert f'class="banner {outcome}"' in html
     assert "No rule failed" in html
+
+
+def _history_section(html: str) -> str:
+    return html[html.index('id="history"'):html.index('id="provenance"')]
+
+
+def test_history_trend_of_both_models(verdict, report_options, report_gate, tmp_path):
+    from gate.run import load_run
+    from gate.run.history_hook import record_run
+
+    db = tmp_path / "history.sqlite"
+    for folder in (report_gate.baseline_results, report_gate.candidate_results, report_gate.candidate_results):
+        record_run(load_run(folder), folder, db)  # the candidate twice: one point per weights hash
+    section = _history_section(render_html(verdict, **dict(report_options, history_db=db)))
+    assert section.count("<svg") == 1
+    assert "shapes-baseline@1.0.0" in section and "shapes-candidate@2.0.0" in section
+    assert section.count("shapes-candidate@2.0.0") == 1
+
+
+def test_no_history_database_is_said_plainly(verdict, report_options, tmp_path):
+    section = _history_section(render_html(verdict, **dict(report_options, history_db=tmp_path / "none.sqlite")))
+    assert "<svg" not in section
+    assert "no history database" in section
+    assert not (tmp_path / "none.sqlite").exists()  # reading a report never creates a database
