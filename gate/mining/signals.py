@@ -7,7 +7,8 @@ candidate signs. Rules (strength of the image = the strongest detection's):
 - near_threshold: 1 - |score - operating threshold| / near_band;
 - class_margin: second-best class score / best class score of the detection's query (1 = a tie,
   the "speed_limit_30 at 0.41 vs speed_limit_80 at 0.38" case);
-- class_entropy: entropy of the query's top-K class scores (normalised to sum 1) / log K;
+- class_entropy: entropy of the query's top-K class scores (normalised to sum 1) / log K, ramped
+  from 0 at 0.3 (one clear class) to 1 at 0.8;
 - rare_class: the class's rarity in the training data (see `gate.mining.rarity`), over considered
   detections and, with labels, labelled boxes;
 - tiny_objects: tiny considered detections / tiny_saturation (capped at 1);
@@ -97,12 +98,19 @@ def class_margin(detections: list[MinedDetection]) -> SignalReading:
                          f"classes close: {pair[0][1]} {pair[0][0]:.2f} vs {pair[1][1]} {pair[1][0]:.2f}")
 
 
+ENTROPY_RAMP = (0.8, 0.3)  # normalised entropy giving strength 1, and 0
+
+
 def class_entropy(detections: list[MinedDetection]) -> SignalReading:
+    """Strongest class entropy, ramped: a query with one clear class (about 0.25 for 0.85 against a few
+    0.01-0.03) counts nothing, two classes neck and neck (about 0.55) half, a flat spread fully."""
     scored = [d for d in detections if d.entropy is not None]
     if not scored:
         return SignalReading(0.0)
     worst = max(scored, key=lambda d: d.entropy)
-    return SignalReading(worst.entropy, {"max_class_entropy": worst.entropy},
+    full, zero = ENTROPY_RAMP
+    strength = min(1.0, max(0.0, (worst.entropy - zero) / (full - zero)))
+    return SignalReading(strength, {"max_class_entropy": worst.entropy},
                          f"uncertain class: {worst.class_name} (entropy {worst.entropy:.2f})")
 
 

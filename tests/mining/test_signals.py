@@ -54,9 +54,15 @@ def test_class_margin_reports_the_pair_best_first_when_the_detection_is_the_lowe
 
 
 def test_class_entropy_takes_the_most_uncertain_detection():
-    reading = signals.class_entropy([det(0.9, entropy=0.2), det(0.6, 1, entropy=0.85), det(0.7)])
-    assert reading.strength == pytest.approx(0.85)
+    reading = signals.class_entropy([det(0.9, entropy=0.2), det(0.6, 1, entropy=0.55), det(0.7)])
+    assert reading.strength == pytest.approx(0.5)  # ramp 0.3 -> 0, 0.8 -> 1
+    assert reading.measurements == {"max_class_entropy": 0.55}
     assert "speed_limit_80" in reading.reason
+
+
+@pytest.mark.parametrize(("entropy", "expected"), [(0.25, 0.0), (0.3, 0.0), (0.8, 1.0), (0.97, 1.0)])
+def test_class_entropy_ramp(entropy, expected):
+    assert signals.class_entropy([det(0.6, entropy=entropy)]).strength == pytest.approx(expected)
 
 
 def test_describe_detections_reads_runner_up_and_entropy_from_the_class_vector():
