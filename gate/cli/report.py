@@ -14,19 +14,20 @@ def _split(value: str | None) -> list[str] | None:
 
 
 def load_report_source(source: Path):
-    """A verdict file, or a folder holding verdict.json (what `tsrgate compare --out` writes)."""
+    """A verdict (file, or the folder `tsrgate compare --out` wrote), or a run results folder (returned as a Path)."""
     from gate.compare import load_verdict
     from gate.compare.verdict import VERDICT_FILE
     from gate.errors import InputError
+    from gate.results import RESULTS_INDEX
     from gate.run.record import RUN_FILE
 
     if source.is_dir():
         if (source / VERDICT_FILE).is_file():
             return load_verdict(source / VERDICT_FILE)
-        if (source / RUN_FILE).is_file():
-            raise InputError("is a run results folder; a report compares two runs: run "
-                             f"`tsrgate compare {source} BASELINE --out DIR` (it writes the reports)", path=source)
-        raise InputError(f"no {VERDICT_FILE} in this folder", path=source)
+        if (source / RUN_FILE).is_file() or (source / RESULTS_INDEX).is_file():
+            return source
+        raise InputError(f"neither a verdict folder (no {VERDICT_FILE}) nor a results folder (no {RUN_FILE})",
+                         path=source)
     return load_verdict(source)
 
 
@@ -56,27 +57,58 @@ def _with_locations(command):
               help="Gallery examples per kind and suite (HTML).")
 @_with_locations
 def report(source, fmt, out, gallery_per_kind, cache, suites_dir, data, history_db) -> None:
-    """Write the report of SOURCE (a verdict.json, or the folder `tsrgate compare --out` wrote) to --out."""
-    from gate.storage import atomic_write_text, dump_json
+    """Write the report of SOURCE (a verdict.json, the folder `tsrgate compare --out` wrote, or a run results folder)."""
+    from gate.storage import atomic_write_text
 
-    verdict = load_report_source(source)
+    loaded = load_report_source(source)
+    if isinstance(loaded, Path):
+        text = _results_report(loaded, fmt)
+        described = f"results of {loaded}"
+    else:
+        text = _verdict_report(loaded, fmt, cache=cache, suites_dir=suites_dir, data=data, history_db=history_db,
+                               gallery_per_kind=gallery_per_kind)
+        described = f"a {loaded.outcome} verdict"
+    atomic_write_text(out, text)
+    click.echo(f"{fmt} report of {described} written to {out}")
+
+
+def _verdict_report(verdict, fmt: str, **options) -> str:
+    from gate.storage import dump_json
+
     if fmt == "html":
         from gate.report.html import render_html
 
-        text = render_html(verdict, cache=cache, suites_dir=suites_dir, data=data, history_db=history_db,
-                           gallery_per_kind=gallery_per_kind)
-    elif fmt == "md":
+        return render_html(verdict, **options)
+    if fmt == "md":
         from gate.report.markdown import render_markdown
 
-        text = render_markdown(verdict)
-    elif fmt == "junit":
+        return render_markdown(verdict)
+    if fmt == "junit":
         from gate.report.junit import render_junit
 
-        text = render_junit(verdict)
-    else:
-        text = dump_json(verdict.model_dump(mode="json"))
-    atomic_write_text(out, text)
-    click.echo(f"{fmt} report of a {verdict.outcome} verdict written to {out}")
+        return render_junit(verdict)
+    return dump_json(verdict.model_dump(mode="json"))
+
+
+def _results_report(folder: Path, fmt: str) -> str:
+    """A single run's report (no comparison): HTML, Markdown table, or its run record as JSON."""
+    from gate.errors import InputError
+    from gate.storage import dump_json
+
+    if fmt == "junit":
+        raise InputError("JUnit reports judge rules, which needs a verdict: run "
+                         f"`tsrgate compare {folder} BASELINE --out DIR` (it writes junit.xml)", path=folder)
+    if fmt == "html":
+        from gate.report.run_report import render_run_html
+
+        return render_run_html(folder)
+    if fmt == "md":
+        from gate.report.run_report import render_run_markdown
+
+        return render_run_markdown(folder)
+    from gate.report.run_report import open_results
+
+    return dump_json(open_results(folder).record.model_dump(mode="json"))
 
 
 @click.command()

@@ -50,11 +50,44 @@ def test_report_accepts_the_compare_output_folder(run_cli, report_gate, tmp_path
     assert "tsrgate verdict: FAIL" in out.read_text(encoding="utf-8")
 
 
-def test_a_run_results_folder_is_refused_with_the_way_forward(run_cli, report_gate, tmp_path):
-    result = run_cli("report", report_gate.candidate_results, "--out", tmp_path / "r.html")
+@pytest.mark.parametrize("fmt, expected", [
+    ("html", "Results (no comparison)"),
+    ("md", "| shapes-clean | torch | ok |"),
+    ("json", '"kind": "tsrgate_run"'),
+])
+def test_a_run_results_folder_gets_a_single_run_report(run_cli, report_gate, tmp_path, fmt, expected):
+    out = tmp_path / f"run.{fmt}"
+    result = run_cli("report", report_gate.candidate_results, "--format", fmt, "--out", out)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert expected in text
+    if fmt == "html":
+        assert "<script" not in text.lower() and "tensorrt</b>: unavailable (tensorrt not installed)" in text
+        assert "yellow_triangle" in text and "<svg" in text
+
+
+def test_junit_of_a_run_results_folder_is_refused_with_the_way_forward(run_cli, report_gate, tmp_path):
+    result = run_cli("report", report_gate.candidate_results, "--format", "junit", "--out", tmp_path / "r.xml")
     assert result.exit_code == 2
     assert "tsrgate compare" in _error_line(result)
-    assert not (tmp_path / "r.html").exists()
+    assert not (tmp_path / "r.xml").exists()
+
+
+def test_a_folder_that_is_neither_is_a_one_line_error(run_cli, tmp_path):
+    result = run_cli("report", tmp_path, "--out", tmp_path / "r.html")
+    assert result.exit_code == 2
+    assert "neither a verdict folder" in _error_line(result)
+
+
+def test_a_tampered_results_folder_is_refused(run_cli, report_gate, tmp_path):
+    import shutil
+
+    copy = tmp_path / "results"
+    shutil.copytree(report_gate.candidate_results, copy)
+    (copy / "run.json").write_text((copy / "run.json").read_text() + " ", encoding="utf-8")
+    result = run_cli("report", copy, "--out", tmp_path / "r.html")
+    assert result.exit_code == 2
+    assert "sha256 differs" in _error_line(result)
 
 
 @pytest.mark.parametrize("edit, field", [
