@@ -43,10 +43,12 @@ def plot_style() -> Iterator[None]:
 
 
 def svg_markup(svg: bytes | str) -> str:
-    """An SVG document as markup to place inside HTML: XML declaration and DOCTYPE removed."""
+    """An SVG document as markup to place inside HTML: XML declaration, DOCTYPE and RDF metadata removed."""
     text = svg.decode("utf-8") if isinstance(svg, bytes) else svg
     text = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", text)
     text = re.sub(r"^\s*<!DOCTYPE[^>]*>\s*", "", text)
+    # The RDF metadata block only names the producer (with web addresses); the report has its own provenance.
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     return text.strip()
 
 

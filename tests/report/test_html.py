@@ -68,6 +68,9 @@ def test_self_contained(verdict, report_options):
     for attribute, value in re.findall(r'\b(src|href)\s*=\s*"([^"]*)"', html):
         assert value.startswith(("#", "data:")), f"{attribute}={value[:60]}"
     assert not re.search(r"url\(\s*['\"]?https?:", html)
+    # The only web addresses left are SVG's XML namespace names, which are never fetched.
+    addresses = set(re.findall(r"https?://[^\s\"'<>]+", html))
+    assert addresses <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, addresses
 
 
 def _verdict_with_hostile_names(verdict, tmp_path: Path):
