@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/tsrgate demo
 
 test: $(STAMP)
+	@bash .ci/install-chromium
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:
