@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gate.policy import GATE_METRICS, MetricComparison, Policy
-from gate.policy.evaluate import _matches
+from gate.policy.evaluate import selector_matches
 from gate.run.record import RunRecord
 
 CONSISTENCY_METRICS = ("backend_ap_delta", "backend_disagreement")
@@ -25,7 +25,7 @@ def backends_for_accuracy(policy: Policy, available: Iterable[str]) -> list[str]
     wanted = []
     for name in available:
         for rule in policy.rules:
-            if GATE_METRICS[rule.metric].kind == "accuracy" and _matches(rule.scope.backends, name, False):
+            if GATE_METRICS[rule.metric].kind == "accuracy" and selector_matches(rule.scope.backends, name, False):
                 wanted.append(name)
                 break
     return wanted

@@ -62,7 +62,7 @@ class RuleOutcome(BaseModel):
         return " / ".join(parts) if parts else "overall"
 
 
-def _matches(selector: Selector | None, value: str | None, wants_breakdown: bool) -> bool:
+def selector_matches(selector: Selector | None, value: str | None, wants_breakdown: bool) -> bool:
     """Scope matching: a breakdown selector matches only rows of that breakdown, and vice versa."""
     if selector is None:
         return value is None if wants_breakdown else True
@@ -83,15 +83,15 @@ def _row_in_scope(rule: Rule, row: MetricComparison) -> bool:
         truth, predicted = row.class_name.split("->", 1)
         gt_patterns, pred_patterns = rule.between
         return (
-            _matches(scope.suites, row.suite, False)
+            selector_matches(scope.suites, row.suite, False)
             and any(fnmatchcase(truth, p) for p in gt_patterns)
             and any(fnmatchcase(predicted, p) for p in pred_patterns)
         )
     return (
-        (row.suite is None or _matches(scope.suites, row.suite, False))
-        and (row.backend is None or _matches(scope.backends, row.backend, False))
-        and _matches(scope.classes, row.class_name, True)
-        and _matches(scope.sizes, row.size, True)
+        (row.suite is None or selector_matches(scope.suites, row.suite, False))
+        and (row.backend is None or selector_matches(scope.backends, row.backend, False))
+        and selector_matches(scope.classes, row.class_name, True)
+        and selector_matches(scope.sizes, row.size, True)
     )
 
 
