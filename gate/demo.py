@@ -13,12 +13,28 @@ from pathlib import Path
 
 from gate.compare import GateVerdict, compare_results
 from gate.compare.verdict import VERDICT_FILE
+from gate.errors import GateError
 from gate.run import GateConfig, load_gate_config, run_model
 from gate.run.history_hook import record_run
 from gate.suites.locations import repo_root
 
 DEMO_BASELINE = "synth-baseline"
 DEMO_CANDIDATE = "synth-candidate"
+
+
+class DemoModelsMissing(GateError):
+    """The shipped models the demo gates are not in this checkout (the gate steps cannot run)."""
+
+    def __init__(self, missing: list[str]):
+        names = ", ".join(missing)
+        super().__init__(f"shipped model(s) missing: {names}; the suites were built and verified, the gate steps "
+                         "(run, compare, report) need them: train with the recipes in models/recipes/")
+        self.missing = missing
+
+
+def missing_models(root: Path) -> list[str]:
+    return [f"models/{name}" for name in (DEMO_BASELINE, DEMO_CANDIDATE)
+            if not any((root / "models" / name / card).is_file() for card in ("card.json", "card.yaml"))]
 
 
 def demo_config(root: Path) -> GateConfig:
@@ -49,6 +65,9 @@ def run_demo(
     for name in config.suites:
         suite = open_suite(name)
         log(f"      {suite.name} v{suite.version}: {len(suite)} images, manifest {suite.manifest_sha256[:12]} verified")
+    missing = missing_models(root)
+    if missing:
+        raise DemoModelsMissing(missing)
 
     records = {}
     for step, model_name in ((2, DEMO_BASELINE), (3, DEMO_CANDIDATE)):
