@@ -2,11 +2,11 @@
 
 The baseline is the shared tiny detector trained 100 steps on the shapes dataset
 (tests/models/trained.py), with its operating threshold lowered to 0.25 (the briefly trained model
-scores below 0.5). The candidate is the same model with the `yellow_triangle` logit pushed down in every
-classification head: a planted, real regression (most triangles are no longer found, some are read
-as another class), so the verdict fails and the gallery has misses and confusions to show. Both run two
+scores below 0.5). The candidate is the same model with the `yellow_triangle` logit pushed down in
+every classification head: a planted, real regression (the triangles the baseline found are lost),
+so the verdict fails (suite AP and AP50 rules) and the gallery has misses to show. Both run two
 suites (clean and night, built over a separate shapes dataset) on torch and onnx, with tensorrt
-listed so the report must say it was unavailable and why.
+listed so the report must say it was unavailable and why. No history is recorded.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ class GateFixture:
     root: Path
     suites_dir: Path
     cache: Path
-    history_db: Path
-    baselines_dir: Path
+    history_db: Path  # never created by the fixture (reports must say "no history database")
     baseline_model: Path
     candidate_model: Path
     baseline_results: Path
@@ -94,7 +93,7 @@ def derive_model(source: Path, out: Path, name: str, version: str, suppress: int
 
 
 def build_gate_fixture(tmp_path_factory) -> GateFixture:
-    """Suites, two models, two results folders and a verdict (with reports) under one tmp folder."""
+    """Suites, two models, two results folders and their verdict under one tmp folder."""
     from gate.compare import compare_results
     from gate.run import GateConfig, run_model
 
@@ -103,7 +102,8 @@ def build_gate_fixture(tmp_path_factory) -> GateFixture:
     build_suites(root, suites_dir, cache)
     trained = trained_model(tmp_path_factory)
     baseline_model = derive_model(trained, root / "models" / "baseline", "shapes-baseline", "1.0.0")
-    candidate_model = derive_model(trained, root / "models" / "candidate", "shapes-candidate", "2.0.0", suppress=SUPPRESSED_CLASS)
+    candidate_model = derive_model(trained, root / "models" / "candidate", "shapes-candidate", "2.0.0",
+                                   suppress=SUPPRESSED_CLASS)
     config = GateConfig(suites=list(SUITES), backends=BACKENDS, threads=1, batch_size=4,
                         latency={"warmup": 1, "runs": 4, "images": 3})
     results = {}
@@ -116,7 +116,7 @@ def build_gate_fixture(tmp_path_factory) -> GateFixture:
     verdict.save(verdict_dir / "verdict.json")
     return GateFixture(
         root=root, suites_dir=suites_dir, cache=cache, history_db=root / "history.sqlite",
-        baselines_dir=root / "baselines", baseline_model=baseline_model, candidate_model=candidate_model,
+        baseline_model=baseline_model, candidate_model=candidate_model,
         baseline_results=results["baseline"], candidate_results=results["candidate"],
         verdict_path=verdict_dir / "verdict.json",
     )
