@@ -14,10 +14,12 @@ failed run never leaves a partial model folder behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,15 +118,24 @@ def _rng(seed: int, step: int, stream: int, index: int = 0) -> np.random.Generat
     return np.random.default_rng([seed, step, stream, index])
 
 
-def _configure_torch(threads: int) -> None:
+@contextlib.contextmanager
+def _torch_configured(threads: int) -> Iterator[None]:
+    """Fixed threads and deterministic algorithms for the run; the caller's settings come back after."""
     import torch
 
+    previous = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled())
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set in this process (a second run in the same process)
         pass
     torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous[0])
+        torch.use_deterministic_algorithms(previous[1], warn_only=previous[2])
 
 
 def _build_optimizer(model, recipe: Recipe, total: int):
@@ -287,17 +298,35 @@ def train_model(
     `stop_after` ends the run after that many steps with a checkpoint and no model folder, as an
     interruption would (used by tests and for staged runs); `resume` continues from the checkpoint.
     """
+    recipe_path = None
+    if not isinstance(recipe, Recipe):
+        recipe_path = Path(recipe)
+        recipe = load_recipe(recipe_path)
+    with _torch_configured(recipe.threads):
+        return _train(data_dir, recipe, recipe_path, Path(out), work_dir=work_dir, resume=resume, force=force,
+                      progress=progress, stop_after=stop_after, version=version, keep_checkpoint=keep_checkpoint)
+
+
+def _train(
+    data_dir: str | Path,
+    recipe: Recipe,
+    recipe_path: Path | None,
+    out: Path,
+    *,
+    work_dir: str | Path | None,
+    resume: bool,
+    force: bool,
+    progress: bool,
+    stop_after: int | None,
+    version: str,
+    keep_checkpoint: bool,
+) -> TrainingOutcome:
     import torch
     from tqdm import tqdm
 
     from gate.models.rtdetr import build_config, build_model, config_to_dict, count_parameters, save_weights
 
     started = time.monotonic()
-    recipe_path = None
-    if not isinstance(recipe, Recipe):
-        recipe_path = Path(recipe)
-        recipe = load_recipe(recipe_path)
-    out = Path(out)
     check_output_dir(out, force)
     work = Path(work_dir) if work_dir is not None else default_work_dir(out)
     has_checkpoint = (work / CHECKPOINT_DIR / TRAINER_STATE).is_file()
@@ -324,7 +353,6 @@ def train_model(
     recipe_sha = recipe.sha256()
     total = recipe.total_steps(len(images))
 
-    _configure_torch(recipe.threads)
     config = build_config(recipe.model.size, classes.class_names)
     config_dict = config_to_dict(config)
     model = build_model(config_dict, seed=recipe.seed)
