@@ -70,7 +70,7 @@ def test_fp16_high_precision_is_a_large_ap_drop_and_fp32_is_not(shipped_model, w
     view = class_view(dataset.coco, classes)
 
     reference_ap, reference = _ap("onnx", shipped_model, dataset, view)
-    assert reference_ap > 0.3, "the shipped model should be genuinely trained"
+    assert reference_ap > 0.1, f"the shipped model should be genuinely trained, its fp32 AP is {reference_ap:.3f}"
     results = {}
     for dtype in ("fp32", "fp16"):
         settings = {"calibration_images": CALIBRATION_IMAGES, "calibration_method": "max",
@@ -81,7 +81,9 @@ def test_fp16_high_precision_is_a_large_ap_drop_and_fp32_is_not(shipped_model, w
         results[dtype] = (ap, consistency.disagreement_rate)
     fp32_ap, fp32_disagreement = results["fp32"]
     fp16_ap, fp16_disagreement = results["fp16"]
-    # fp32 high precision: INT8 costs little AP; fp16 high precision: a collapse the gate must flag.
-    assert reference_ap - fp32_ap < 0.05, results
-    assert reference_ap - fp16_ap > 0.15, results
-    assert fp16_disagreement > fp32_disagreement, results
+    # fp32 high precision: INT8 keeps >= 90% of the fp32 AP; fp16 high precision loses >= 25% of it, a
+    # drop the gate must flag. (Measured: fp32 0.628 -> 0.623, fp16 -> 0.204 on a trained tiny RT-DETR;
+    # on a 700-step shapes model fp32 0.536 -> 0.533 and fp16 -> 0.368.)
+    assert fp32_ap >= 0.9 * reference_ap, (reference_ap, results)
+    assert fp16_ap <= 0.75 * reference_ap, (reference_ap, results)
+    assert fp16_disagreement > fp32_disagreement, (reference_ap, results)
