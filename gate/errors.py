@@ -36,3 +36,12 @@ class IntegrityError(GateError):
 
 class RefusedError(GateError):
     """The operation would damage stored data or mix incompatible results, so it is refused."""
+
+
+def describe_validation_error(exc, what: str) -> str:
+    """One line for a pydantic ValidationError: `invalid <what> at <field>: <message> (and N more)`."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"invalid {what} at {where}: {message}{more}" if where else f"invalid {what}: {message}{more}"

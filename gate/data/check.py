@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field, ValidationError
 from gate.data.coco import CocoAnnotation, CocoDataset, CocoImage
 from gate.data.dataset import ANNOTATIONS_FILE, IMAGES_DIR, DetectionDataset
 from gate.data.phash import near_duplicate_pairs, perceptual_hash
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.storage import sha256_bytes, sha256_file
 
 BOX_TOLERANCE_PX = 0.5  # rounding slack for boxes touching the image border
@@ -113,9 +113,7 @@ class AcceptedFindings(BaseModel):
         except yaml.YAMLError as exc:
             raise InputError(f"not valid YAML ({exc})", path=path) from None
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise InputError(f"invalid accepted-findings file at {where}: {err['msg']}", path=path) from None
+            raise InputError(describe_validation_error(exc, "accepted-findings file"), path=path) from None
 
 
 class AcceptedProblem(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.storage import atomic_write_json
 
 TagValue = str | int | float | bool
@@ -101,13 +101,6 @@ class CocoDataset(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid COCO at {where}: {err['msg']}{more}"
-
-
 def load_coco(path: str | Path) -> CocoDataset:
     """Load and validate a COCO annotations file; any problem is one `InputError` naming the file."""
     path = Path(path)
@@ -125,7 +118,7 @@ def load_coco(path: str | Path) -> CocoDataset:
     try:
         return CocoDataset.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(_first_error(exc), path=path) from None
+        raise InputError(describe_validation_error(exc, "COCO"), path=path) from None
 
 
 def save_coco(dataset: CocoDataset, path: str | Path) -> None:

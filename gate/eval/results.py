@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate import __version__
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.storage import atomic_write_json
 
 RESULTS_FORMAT = 1
@@ -214,9 +214,7 @@ def _load_model(cls, path: str | Path):
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"invalid {cls.__name__} at {where}: {err['msg']}", path=path) from None
+        raise InputError(describe_validation_error(exc, cls.__name__), path=path) from None
 
 
 class MetricDelta(_Frozen):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate import __version__
 from gate.data.coco import TagValue
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.mining.settings import MiningSettings, MiningWeights
 from gate.storage import atomic_write_text, dump_json
 
@@ -170,6 +170,4 @@ def load_mining_result(path: str | Path) -> MiningResult:
     try:
         return MiningResult.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"invalid mining result at {where}: {err['msg']}", path=path) from None
+        raise InputError(describe_validation_error(exc, "mining result"), path=path) from None

@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.policy.metrics import GATE_METRICS
 from gate.storage import sha256_file
 
@@ -130,7 +130,5 @@ def load_policy(path: str | Path | None = None) -> tuple[Policy, str]:
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"invalid policy at {where}: {err['msg']}", path=path) from None
+        raise InputError(describe_validation_error(exc, "policy"), path=path) from None
     return policy, sha256_file(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 
 DEFAULT_BACKENDS = ["torch", "onnx", "int8"]
 
@@ -48,5 +48,4 @@ def load_gate_config(path: str | Path) -> GateConfig:
     try:
         return GateConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"invalid config at {'.'.join(map(str, err['loc']))}: {err['msg']}", path=path) from None
+        raise InputError(describe_validation_error(exc, "config"), path=path) from None

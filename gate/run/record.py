@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from gate import __version__
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.results import load_results_index
 
 RUN_FILE = "run.json"
@@ -96,5 +96,4 @@ def load_run(folder: str | Path, verify: bool = True) -> RunRecord:
     try:
         return RunRecord.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"invalid run record at {'.'.join(map(str, err['loc']))}: {err['msg']}", path=path) from None
+        raise InputError(describe_validation_error(exc, "run record"), path=path) from None

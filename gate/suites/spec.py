@@ -40,7 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate.data.coco import TagValue
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.storage import canonical_json, sha256_bytes
 from gate.suites.transforms.registry import TRANSFORMS, get_transform
 
@@ -241,14 +241,6 @@ class LoadedSpec(BaseModel):
     raw: dict[str, Any]
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid suite spec at {where}: {msg}{more}" if where else f"invalid suite spec: {msg}{more}"
-
-
 def spec_sha256(raw: dict[str, Any]) -> str:
     """The content hash of a parsed spec (canonical JSON: key order and YAML layout do not matter)."""
     return sha256_bytes(canonical_json(raw))
@@ -266,7 +258,7 @@ def parse_spec(raw: Any, path: str | Path) -> LoadedSpec:
     try:
         spec = SuiteSpec.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(_first_error(exc), path=path) from None
+        raise InputError(describe_validation_error(exc, "suite spec"), path=path) from None
     return LoadedSpec(spec=spec, path=Path(path), sha256=content, raw=raw)
 
 
