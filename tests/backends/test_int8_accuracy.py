@@ -23,8 +23,8 @@ from gate.models.evaluate import coco_metrics
 from tests.backends.exported import use_private_cache
 
 SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "models" / "synth-baseline"
-EVAL_IMAGES = 48
-CALIBRATION_IMAGES = 16
+EVAL_IMAGES = 40
+CALIBRATION_IMAGES = 8
 
 
 @pytest.fixture(autouse=True)
