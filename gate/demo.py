@@ -37,6 +37,23 @@ def missing_models(root: Path) -> list[str]:
             if not any((root / "models" / name / card).is_file() for card in ("card.json", "card.yaml"))]
 
 
+def check_world(suite, log: Callable[[str], None]) -> None:
+    """Curation check of the generated world the suites were drawn from (what runs without models)."""
+    from gate.data.check import check_dataset
+    from gate.suites.locations import cache_root
+    from gate.suites.resolved import manifest_source
+    from gate.suites.source import world_location
+
+    source = manifest_source(suite.manifest)
+    if source.synth is None:
+        return
+    world = world_location(source, cache_root())
+    report = check_dataset(world)
+    stats = report.statistics
+    log(f"      world {world}: {stats.images} images, {stats.boxes} boxes, "
+        f"{len(report.problems)} problems, {len(report.warnings)} warnings")
+
+
 def demo_config(root: Path) -> GateConfig:
     return load_gate_config(root / "tsrgate.yaml")
 
@@ -67,6 +84,7 @@ def run_demo(
         log(f"      {suite.name} v{suite.version}: {len(suite)} images, manifest {suite.manifest_sha256[:12]} verified")
     missing = missing_models(root)
     if missing:
+        check_world(suite, log)
         raise DemoModelsMissing(missing)
 
     records = {}
