@@ -12,7 +12,6 @@ leaves a half-written export that looks complete.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import InputError, RefusedError
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
+from gate.suites.locations import CACHE_ENV, cache_root  # noqa: F401 - one cache root for every stage
 
-CACHE_ENV = "TSRGATE_CACHE"
 RECORD_FILE = "export.json"
 # Bump when the export procedure changes in a way that changes the files, so old cache entries are not reused.
 EXPORT_SCHEME = 1
@@ -127,15 +126,6 @@ def settings_for(fmt: str, settings: ExportSettings | dict[str, Any] | None) -> 
     except ValidationError as exc:
         err = exc.errors()[0]
         raise InputError(f"{fmt} export settings: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-
-
-def cache_root() -> Path:
-    """Root of the tsrgate cache: $TSRGATE_CACHE, else the platform's user cache folder."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("tsrgate"))
 
 
 def settings_key(fmt: str, weights_sha256: str, settings: ExportSettings, extra: dict[str, Any] | None = None) -> str:
