@@ -67,6 +67,21 @@ def side_provenance(record: RunRecord, folder: Path) -> SideProvenance:
     )
 
 
+def _ratios(backend: str, cand: dict[str, float], base: dict[str, float], rows: list[MetricComparison]) -> dict:
+    """Candidate/baseline latency ratios of one backend: appended to `rows`, returned for the report."""
+    ratios = {"latency_p50_ratio": cand["p50_ms"] / base["p50_ms"], "latency_p99_ratio": cand["p99_ms"] / base["p99_ms"]}
+    rows.extend(MetricComparison(metric=m, backend=backend, candidate=v, baseline=1.0) for m, v in ratios.items())
+    return {"candidate_p50_ms": cand["p50_ms"], "baseline_p50_ms": base["p50_ms"],
+            "candidate_p99_ms": cand["p99_ms"], "baseline_p99_ms": base["p99_ms"], **ratios}
+
+
+def stored_latency(record: RunRecord, folder: Path) -> dict[str, Any]:
+    """Per-backend latency a run measured on its own (empty when it measured none)."""
+    if not record.latency_file:
+        return {}
+    return json.loads((folder / record.latency_file).read_text(encoding="utf-8"))["backends"]
+
+
 def latency_rows(candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base_dir: Path, suites: list[str],
                  interleaved: bool, log: Callable[[str], None]) -> tuple[list[MetricComparison], dict[str, Any]]:
     """p50/p99 latency ratios per backend; timed interleaved (A B A B) in this process when both models are here."""
@@ -95,31 +110,18 @@ def latency_rows(candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base
             with create_backend(name, cand_model) as a, create_backend(name, base_model) as b:
                 timing = measure_latency_interleaved(a, b, images, warmup=settings.get("warmup", 3),
                                                      runs=settings.get("runs", 20))
-            ratios = {"latency_p50_ratio": timing.a.total.p50_ms / timing.b.total.p50_ms,
-                      "latency_p99_ratio": timing.a.total.p99_ms / timing.b.total.p99_ms}
-            info["backends"][name] = {"candidate_p50_ms": timing.a.total.p50_ms, "baseline_p50_ms": timing.b.total.p50_ms,
-                                      "candidate_p99_ms": timing.a.total.p99_ms, "baseline_p99_ms": timing.b.total.p99_ms,
-                                      **ratios}
-            rows.extend(MetricComparison(metric=m, backend=name, candidate=v, baseline=1.0) for m, v in ratios.items())
+            info["backends"][name] = _ratios(name, timing.a.total.model_dump(), timing.b.total.model_dump(), rows)
     else:
         info["measured"] = "separately, in each side's own run (not interleaved: ratios are noisier)"
-        stored = {}
-        for record, folder in ((candidate, cand_dir), (baseline, base_dir)):
-            stored[id(record)] = (json.loads((folder / record.latency_file).read_text())["backends"]
-                                  if record.latency_file else {})
+        stored_cand, stored_base = stored_latency(candidate, cand_dir), stored_latency(baseline, base_dir)
         for name in both_ok:
-            a, b = stored[id(candidate)].get(name), stored[id(baseline)].get(name)
+            a, b = stored_cand.get(name), stored_base.get(name)
             if not a or not b:
                 rows.extend(MetricComparison(metric=m, backend=name, status="not_run",
                                              status_reason="latency not measured on both sides")
                             for m in ("latency_p50_ratio", "latency_p99_ratio"))
                 continue
-            ratios = {"latency_p50_ratio": a["total"]["p50_ms"] / b["total"]["p50_ms"],
-                      "latency_p99_ratio": a["total"]["p99_ms"] / b["total"]["p99_ms"]}
-            info["backends"][name] = {"candidate_p50_ms": a["total"]["p50_ms"], "baseline_p50_ms": b["total"]["p50_ms"],
-                                      "candidate_p99_ms": a["total"]["p99_ms"], "baseline_p99_ms": b["total"]["p99_ms"],
-                                      **ratios}
-            rows.extend(MetricComparison(metric=m, backend=name, candidate=v, baseline=1.0) for m, v in ratios.items())
+            info["backends"][name] = _ratios(name, a["total"], b["total"], rows)
     for b in candidate.backends:
         if b["status"] != "ok":
             rows.extend(MetricComparison(metric=m, backend=b["name"], status="not_run",

@@ -132,10 +132,8 @@ def run_model(
 ) -> RunRecord:
     """Evaluate a model folder on suites and backends; returns the record written to `out/run.json`."""
     from gate.backends import backend_class, create_backend
-    from gate.backends.consistency import compare_detections
     from gate.backends.latency import measure_latency
     from gate.backends.parity import check_preprocessing_parity
-    from gate.eval import paired_bootstrap
     from gate.suites import open_suite
     from gate.suites.locations import cache_root
 
@@ -215,8 +213,7 @@ def run_model(
                 log(f"{suite.name} [{name}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}"
                     f"{'  (cached predictions)' if from_cache else ''}")
 
-        consistency_files = _write_consistency(staging, suites, config, detections, records, threshold,
-                                               compare_detections, paired_bootstrap)
+        consistency_files = _write_consistency(staging, suites, config, detections, records, threshold)
         parity_file = latency_file = None
         if loaded and suites:
             probe = _probe_images(suites[0], config.probe_images)
@@ -245,9 +242,11 @@ def run_model(
     return record
 
 
-def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold,
-                       compare_detections, paired_bootstrap) -> dict[str, str]:
+def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold) -> dict[str, str]:
     """Every backend against the torch reference on each suite: detection-level agreement and AP delta."""
+    from gate.backends.consistency import compare_detections
+    from gate.eval import paired_bootstrap
+
     files: dict[str, str] = {}
     for suite in suites:
         reference = detections.get((suite.name, REFERENCE_BACKEND))
