@@ -174,6 +174,7 @@ class TrainingRecord(_Strict):
     libraries: dict[str, str]
     repeat_factor_threshold: float | None = None
     initialized_from: dict[str, Any] | None = None  # parent model name, weights sha256, tensors copied
+    backbone_pretraining: dict[str, Any] | None = None  # summary of the classification pretraining stage
     validation_history: list[MetricsRecord] = Field(default_factory=list)
 
 

@@ -110,6 +110,20 @@ class EvaluationSection(_Strict):
     max_images: int | None = Field(default=None, gt=0)  # validate on the first N images (by id)
 
 
+class BackbonePretrainingSection(_Strict):
+    """Classification pretraining of the backbone on sign crops before detection (see
+    gate.models.backbone_pretraining); it replaces the pretrained weights that cannot be downloaded."""
+
+    steps: int = Field(gt=0)
+    batch_size: int = Field(default=32, gt=1)
+    crop_size: int = Field(default=64, ge=32)
+    lr: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    warmup_steps: int = Field(default=100, ge=0)
+    background_fraction: float = Field(default=0.2, ge=0, lt=1)
+    scale_jitter: tuple[float, float] = (0.8, 1.25)
+
+
 class ClassesSection(_Strict):
     """Which classes the detector learns.
 
@@ -155,6 +169,7 @@ class Recipe(_Strict):
     threads: int = Field(default=2, gt=0)
     seed: int = 0
     init_from: InitSection | None = None
+    backbone_pretraining: BackbonePretrainingSection | None = None
     checkpoint_interval: int = Field(default=200, gt=0)
     optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
@@ -177,7 +192,13 @@ class Recipe(_Strict):
         return max(1, math.ceil(self.epochs * train_images / self.batch_size))
 
     def canonical(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        # Sections added after recipes were first pinned are left out while unused, so an older
+        # recipe keeps its sha256 (and its interrupted runs stay resumable).
+        for optional in ("backbone_pretraining",):
+            if data.get(optional) is None:
+                data.pop(optional, None)
+        return data
 
     def sha256(self) -> str:
         return sha256_bytes(canonical_json(self.canonical()))

@@ -52,7 +52,7 @@ from gate.storage import atomic_write_json, check_output_dir, sha256_file, stage
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_STATE = "trainer_state.pt"
 TRAINING_DIR = "training"
-_STREAM_SAMPLING, _STREAM_VIEW, _STREAM_MINING, _STREAM_TORCH = 1, 2, 3, 4
+_STREAM_SAMPLING, _STREAM_VIEW, _STREAM_MINING, _STREAM_TORCH, _STREAM_PRETRAIN = 1, 2, 3, 4, 5
 
 
 def default_work_dir(out: Path) -> Path:
@@ -374,6 +374,20 @@ def _train(
         mined = json.loads(state["mined"])
     elif has_checkpoint:
         shutil.rmtree(work / CHECKPOINT_DIR)
+    if recipe.backbone_pretraining is not None and not resume:
+        from gate.models.backbone_pretraining import pretrain_backbone
+
+        history["backbone_pretraining"] = pretrain_backbone(
+            model, images.paths, images.boxes, images.labels, len(classes.class_names), recipe.model.preprocessing,
+            recipe.backbone_pretraining, recipe.augmentation.photometric,
+            lambda s: _rng(recipe.seed, s, _STREAM_PRETRAIN), progress=progress,
+        )
+        # A checkpoint at step 0, so an interrupted run resumes without pretraining again.
+        _save_checkpoint(work, model, optimizer, scheduler, {
+            "step": 0, "recipe_sha256": recipe_sha, "annotations_sha256": annotations_sha,
+            "mining_weights": torch.from_numpy(mining_weights), "history": json.dumps(history),
+            "mined": json.dumps(mined),
+        })
 
     card = _provisional_card(out.name, recipe, classes.class_names, config_dict)
     evaluator = _Evaluator(dataset, classes, card, model, batch_size=max(1, recipe.batch_size))
@@ -463,6 +477,7 @@ def _train(
                 seed=recipe.seed, steps=total, threads=recipe.threads, libraries=library_versions(),
                 repeat_factor_threshold=recipe.sampling.repeat_factor_threshold,
                 initialized_from=initialized_from,
+                backbone_pretraining=history.get("backbone_pretraining"),
                 validation_history=[MetricsRecord.model_validate(v) for v in history["validation"]],
             ),
             "evaluation": evaluation,

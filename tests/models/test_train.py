@@ -21,6 +21,7 @@ TINY = {
     "evaluation": {"interval": 2},
     "mining": {"images_per_round": 3},
     "augmentation": {"photometric": {"night_prob": 0.5, "rain_prob": 0.5}},
+    "backbone_pretraining": {"steps": 3, "batch_size": 4, "crop_size": 32, "warmup_steps": 1},
     "splits": {"train": {"tag": "split", "values": ["train"]}, "validate_on": {"tag": "split", "values": ["val"]}},
 }
 
@@ -47,6 +48,19 @@ def test_stop_and_resume_gives_the_same_weights_as_one_run(shapes_data, tmp_path
     mined_b = json.loads((resumed.model_dir / "training" / "mined.json").read_text())
     assert mined_a == mined_b and len(mined_a["rounds"]) == 1
     assert not (tmp_path / "w2" / "checkpoint").exists()  # cleaned up after success
+    assert resumed.card.training.backbone_pretraining == straight.card.training.backbone_pretraining
+    assert straight.card.training.backbone_pretraining["steps"] == 3
+
+
+def test_interrupted_right_after_backbone_pretraining_resumes_without_repeating_it(shapes_data, tmp_path):
+    recipe = parse_recipe({**TINY, "steps": 2, "evaluation": {"interval": 0}, "mining": {"enabled": False}})
+    straight = train_model(shapes_data, recipe, tmp_path / "a", work_dir=tmp_path / "w1", progress=False)
+    stopped = train_model(shapes_data, recipe, tmp_path / "b", work_dir=tmp_path / "w2", progress=False,
+                          stop_after=0)
+    assert stopped.steps_done == 0 and (tmp_path / "w2" / "checkpoint").is_dir()
+    resumed = train_model(shapes_data, recipe, tmp_path / "b", work_dir=tmp_path / "w2", progress=False,
+                          resume=True)
+    assert resumed.card.weights.sha256 == straight.card.weights.sha256
 
 
 def test_existing_checkpoint_needs_resume_or_force(shapes_data, tmp_path):
