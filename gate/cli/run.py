@@ -28,11 +28,23 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database (default: $TSRGATE_HISTORY).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--executor", type=click.Choice(["inprocess", "ray"]), default="inprocess", show_default=True,
+              help="Who computes predictions: this process, or Ray workers (needs `pip install tsrgate[ray]`). "
+                   "Metrics are identical either way; latency is always measured in this process.")
+@click.option("--address", default=None,
+              help="With --executor ray: the Ray cluster to join (e.g. ray://head:10001 or head:6379); "
+                   "default: start a local Ray instance sized to this machine.")
+@click.option("--workers", type=int, default=None,
+              help="With --executor ray: shards predicted at once (default: every CPU, one per --threads).")
+@click.option("--shard-images", type=int, default=None,
+              help="With --executor ray: images per shard, rounded up to whole batches (default: about four "
+                   "shards per worker).")
 def run(model, suites, backends, config_path, out, force, threads, no_latency, cache, suites_dir, data, line,
-        history_db, no_history, quiet) -> None:
+        history_db, no_history, quiet, executor, address, workers, shard_images) -> None:
     """Evaluate MODEL (a model folder) on suites and backends; write a results folder to --out."""
     from gate.errors import InputError
     from gate.run import GateConfig, load_gate_config, run_model
+    from gate.run.executors import make_executor
     from gate.run.history_hook import record_run
 
     base = load_gate_config(config_path) if config_path else None
@@ -51,8 +63,9 @@ def run(model, suites, backends, config_path, out, force, threads, no_latency, c
         settings["latency"] = dict(settings["latency"], enabled=False)
     config = GateConfig.model_validate(settings)
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    predictions = make_executor(executor, address=address, workers=workers, shard_images=shard_images, log=echo)
     record = run_model(model, config, out, force=force, cache=cache, suites_dir=suites_dir, data=data,
-                       progress=not quiet, log=echo)
+                       progress=not quiet, log=echo, executor=predictions)
     click.echo(f"{record.model.name} ({record.model.weights_sha256[:12]}) on {len(record.suites)} suite(s):")
     click.echo(f"  {'suite':<18} {'backend':<14} {'status':<12} {'AP':>6} {'AP50':>6}")
     for e in record.entries:
@@ -63,6 +76,8 @@ def run(model, suites, backends, config_path, out, force, threads, no_latency, c
     for b in record.backends:
         if b["status"] != "ok":
             click.echo(f"  {b['name']}: {b['status']} ({b['reason']})")
+    if record.executor.kind != "inprocess":
+        click.echo(f"  predictions: {record.executor.summary()}; latency measured {record.executor.latency_measured_in}")
     if not no_history:
         record_run(record, out, history_db, line)
     click.echo(f"results written to {out}")

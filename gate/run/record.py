@@ -56,6 +56,32 @@ class RunEntry(BaseModel):
     summary: dict[str, float | None] = Field(default_factory=dict)  # ap, ap50, ap75, ... for quick reading
 
 
+LATENCY_MEASURED_IN = "in-process, in the process that ran tsrgate (never on a Ray worker)"
+
+
+class ExecutorRecord(BaseModel):
+    """What produced the predictions; the numbers do not depend on it (shards follow the in-process batches)."""
+
+    kind: Literal["inprocess", "ray"] = "inprocess"
+    workers: int = 1  # predictions running at once
+    address: str | None = None  # "local" (a Ray instance started for this run) or the cluster joined
+    shard_images: int | None = None  # images per shard (a multiple of the batch size); None in-process
+    shards: int = 0  # shards predicted (cached predictions need none)
+    max_retries: int = 0  # attempts after the first, per shard
+    ray_version: str | None = None
+    hosts: list[str] = Field(default_factory=list)  # machines the shards ran on
+    latency_measured_in: str = LATENCY_MEASURED_IN
+
+    def summary(self) -> str:
+        """One line for reports, e.g. `ray 2.40.0 (2 workers, local, 6 shards of up to 8 images on host-a, 2 retries per shard)`."""
+        if self.kind == "inprocess":
+            return "in-process"
+        hosts = f" on {', '.join(self.hosts)}" if self.hosts else ""
+        version = f" {self.ray_version}" if self.ray_version else ""
+        return (f"ray{version} ({self.workers} workers, {self.address or 'local'}, {self.shards} shards of up to "
+                f"{self.shard_images} images{hosts}, {self.max_retries} retries per shard)")
+
+
 class RunRecord(BaseModel):
     format: int = RUN_FORMAT
     kind: Literal["tsrgate_run"] = "tsrgate_run"
@@ -72,6 +98,7 @@ class RunRecord(BaseModel):
     machine: dict[str, Any] = Field(default_factory=dict)
     git_commit: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    executor: ExecutorRecord = Field(default_factory=ExecutorRecord)  # older records ran in-process
 
     def entry(self, suite: str, backend: str) -> RunEntry | None:
         return next((e for e in self.entries if e.suite == suite and e.backend == backend), None)

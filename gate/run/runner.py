@@ -10,7 +10,10 @@ Layout of a results folder (every file listed with its sha256 in results-index.j
     latency.json                                batch-1 latency per backend on real suite images
 
 A backend that cannot run here (TensorRT without CUDA) or fails is recorded with its reason; the
-others still run. The folder is built under a temporary name and renamed into place at the end, so
+others still run. Predictions come from an executor (`gate.run.executors`): this process by default, or
+Ray workers; evaluation, consistency and parity always run here on the gathered detections, and latency
+is always measured here, after the executor has released its workers. A Ray shard that keeps failing
+fails the whole run (ShardFailedError), since a results folder would otherwise hold a smaller suite. The folder is built under a temporary name and renamed into place at the end, so
 an interrupted run leaves no results folder that `compare` could mistake for a complete one.
 """
 
@@ -22,14 +25,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from gate.backends.detections import Detections
 from gate.errors import GateError, InputError
 from gate.provenance import git_commit, library_versions, machine_info, utc_now
 from gate.results import seal_results_folder
 from gate.run.config import GateConfig
 from gate.run.detections_store import PredictionCache, prediction_cache_key, save_detections
+from gate.run.executors import InProcessExecutor, PredictionExecutor, PredictionJob, ShardFailedError
+from gate.run.executors.inprocess import predict_suite  # noqa: F401 - public here for gate.models.evaluate
 from gate.run.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
 
@@ -90,25 +93,6 @@ def write_suite_detections(folder: Path, suite, dets: Sequence[Detections], mode
     return evaluation, match_records
 
 
-def predict_suite(backend, suite, batch_size: int, progress: bool) -> list[Detections]:
-    """The backend's detections for every suite image, in manifest order, with a progress bar."""
-    out: list[Detections] = []
-    pixels, ids = [], []
-    bar = tqdm(total=len(suite), desc=f"{suite.name} [{backend.name}]", unit="img", disable=not progress, leave=False)
-    with bar:
-        for loaded in suite.iter_images():
-            pixels.append(loaded.pixels)
-            ids.append(loaded.info.id)
-            if len(ids) == batch_size:
-                out.extend(backend.infer(pixels, ids))
-                bar.update(len(ids))
-                pixels, ids = [], []
-        if ids:
-            out.extend(backend.infer(pixels, ids))
-            bar.update(len(ids))
-    return out
-
-
 def _probe_images(suite, count: int) -> list[tuple[int, Any]]:
     images = []
     for loaded in suite.iter_images():
@@ -129,8 +113,12 @@ def run_model(
     data: str | Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
+    executor: PredictionExecutor | None = None,
 ) -> RunRecord:
-    """Evaluate a model folder on suites and backends; returns the record written to `out/run.json`."""
+    """Evaluate a model folder on suites and backends; returns the record written to `out/run.json`.
+
+    `executor` computes the predictions (default: in this process); the run closes it before latency.
+    """
     from gate.backends import backend_class, create_backend
     from gate.backends.latency import measure_latency
     from gate.backends.parity import check_preprocessing_parity
@@ -151,6 +139,7 @@ def run_model(
     prediction_cache = PredictionCache(cache_root(cache))
     libraries = library_versions()
     threshold = card.postprocessing.operating_threshold
+    executor = executor if executor is not None else InProcessExecutor()
 
     entries: list[RunEntry] = []
     backend_records: list[dict[str, Any]] = []
@@ -159,6 +148,7 @@ def run_model(
     records: dict[tuple[str, str], Any] = {}
 
     with staged_dir(out, force) as staging, contextlib.ExitStack() as closing:
+        closing.callback(executor.close)
         for name in config.backends:
             reason = backend_class(name).unavailable_reason()
             if reason is not None:
@@ -192,9 +182,16 @@ def run_model(
                     dets = prediction_cache.get(key)
                     from_cache = dets is not None
                     if dets is None:
-                        dets = predict_suite(backend, suite, config.batch_size, progress)
+                        job = PredictionJob(
+                            backend=backend, suite=suite, batch_size=config.batch_size, model_dir=model_dir,
+                            card_sha256=model.card_sha256, weights_sha256=model.weights_sha256,
+                            model_file_sha256=description.get("model_sha256"),
+                        )
+                        dets = executor.predict(job, progress)
                         prediction_cache.put(key, dets)
                     evaluation, match_records = write_suite_detections(folder, suite, dets, model)
+                except ShardFailedError:
+                    raise  # an infrastructure failure, not a property of this backend: no results folder
                 except GateError as exc:
                     log(f"{suite.name} [{name}]: failed ({exc})")
                     entries.append(RunEntry(suite=suite.name, backend=name, status="failed", reason=str(exc)))
@@ -213,6 +210,8 @@ def run_model(
                 log(f"{suite.name} [{name}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}"
                     f"{'  (cached predictions)' if from_cache else ''}")
 
+        # Our Ray workers (if any) are released before anything is timed on this machine.
+        executor.close()
         consistency_files = _write_consistency(staging, suites, config, detections, records, threshold)
         parity_file = latency_file = None
         if loaded and suites:
@@ -235,7 +234,7 @@ def run_model(
             created_at=utc_now(), model=model, suites=[suite_provenance(s) for s in suites],
             backends=backend_records, entries=entries, consistency_files=consistency_files,
             parity_file=parity_file, latency_file=latency_file, libraries=libraries, machine=machine_info(),
-            git_commit=git_commit(), config=config.model_dump(mode="json"),
+            git_commit=git_commit(), config=config.model_dump(mode="json"), executor=executor.record(),
         )
         atomic_write_json(staging / RUN_FILE, record.model_dump(mode="json"))
         seal_results_folder(staging, kind="run", header={"model": model.name, "weights_sha256": model.weights_sha256})
