@@ -73,7 +73,7 @@ class ExecutorRecord(BaseModel):
     latency_measured_in: str = LATENCY_MEASURED_IN
 
     def summary(self) -> str:
-        """One line for reports, e.g. `ray 2.40.0 (2 workers, local, 6 shards of up to 8 images on host-a, 2 retries per shard)`."""
+        """One line for reports, e.g. `ray 2.40.0 (2 workers, local, 6 shards of up to 8 images on host-a, ...)`."""
         if self.kind == "inprocess":
             return "in-process"
         hosts = f" on {', '.join(self.hosts)}" if self.hosts else ""
