@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
 	@touch $(STAMP)
 
 install: $(STAMP)
