@@ -38,10 +38,15 @@ class RefusedError(GateError):
     """The operation would damage stored data or mix incompatible results, so it is refused."""
 
 
-def describe_validation_error(exc, what: str) -> str:
-    """One line for a pydantic ValidationError: `invalid <what> at <field>: <message> (and N more)`."""
+def describe_validation_error(exc, what: str, unknown_key: str | None = None) -> str:
+    """One line for a pydantic ValidationError: `invalid <what> at <field>: <message> (and N more)`.
+
+    `unknown_key` replaces pydantic's wording for a field the schema forbids (e.g. "unknown key (not a
+    recipe setting)"), which reads better for hand-written files."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
     message = err["msg"].removeprefix("Value error, ")
+    if unknown_key is not None and err["type"] == "extra_forbidden":
+        message = unknown_key
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"invalid {what} at {where}: {message}{more}" if where else f"invalid {what}: {message}{more}"

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gate.errors import InputError, RefusedError
+from gate.errors import InputError, RefusedError, describe_validation_error
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
 from gate.suites.locations import CACHE_ENV, cache_root  # noqa: F401 - one cache root for every stage
 
@@ -124,8 +124,7 @@ def settings_for(fmt: str, settings: ExportSettings | dict[str, Any] | None) -> 
     try:
         return model.model_validate(settings)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"{fmt} export settings: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise InputError(describe_validation_error(exc, f"{fmt} export settings")) from None
 
 
 def settings_key(fmt: str, weights_sha256: str, settings: ExportSettings, extra: dict[str, Any] | None = None) -> str:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate import __version__
-from gate.errors import InputError, IntegrityError
+from gate.errors import InputError, IntegrityError, describe_validation_error
 from gate.storage import atomic_write_json, sha256_file
 
 CARD_JSON = "card.json"
@@ -235,10 +235,7 @@ def config_num_labels(config: dict[str, Any]) -> int:
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "card"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid model card at {where}: {err['msg']}{more}"
+    return describe_validation_error(exc, "model card")
 
 
 def card_path(folder: str | Path) -> Path:
@@ -252,8 +249,8 @@ def card_path(folder: str | Path) -> Path:
     raise InputError(f"not a model folder: no {CARD_JSON} or {CARD_YAML}", path=folder)
 
 
-def read_card_file(path: str | Path) -> ModelCard:
-    """Parse and validate one card file (JSON or YAML by extension); problems are one InputError."""
+def read_card_mapping(path: str | Path) -> dict[str, Any]:
+    """The raw field mapping of a card file (JSON or YAML by extension), not yet validated."""
     path = Path(path)
     if not path.is_file():
         raise InputError("model card not found", path=path)
@@ -264,6 +261,12 @@ def read_card_file(path: str | Path) -> ModelCard:
         raise InputError(f"model card is not valid {path.suffix.lstrip('.').upper()} ({exc})", path=path) from None
     if not isinstance(raw, dict):
         raise InputError("model card: expected a mapping of fields", path=path)
+    return raw
+
+
+def read_card_file(path: str | Path) -> ModelCard:
+    """Parse and validate one card file (JSON or YAML by extension); problems are one InputError."""
+    raw = read_card_mapping(path)
     try:
         return ModelCard.model_validate(raw)
     except ValidationError as exc:

@@ -21,7 +21,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from gate.errors import InputError, RefusedError
@@ -34,25 +33,13 @@ from gate.models.card import (
     WeightsRecord,
     check_safetensors_classes,
     config_num_labels,
+    read_card_mapping,
     save_card,
 )
 from gate.storage import check_output_dir, sha256_file, staged_dir
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 _HF_PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth")
-
-
-def _read_card_draft(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError("card file not found", path=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"card is not valid {path.suffix.lstrip('.').upper()} ({exc})", path=path) from None
-    if not isinstance(raw, dict):
-        raise InputError("card: expected a mapping of fields", path=path)
-    return raw
 
 
 def _validate_card(raw: dict[str, Any], card_file: Path) -> ModelCard:
@@ -225,7 +212,7 @@ def ingest_model(
     src, card_file, out = Path(src), Path(card_file), Path(out)
     check_output_dir(out, force)
     kind, weights_file, config_file = _locate_source(src, trust_pickle)
-    raw = _read_card_draft(card_file)
+    raw = read_card_mapping(card_file)
     raw.setdefault("name", name or out.name)
     if name:
         raw["name"] = name

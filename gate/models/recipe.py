@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gate.errors import InputError
+from gate.errors import InputError, describe_validation_error
 from gate.models.card import PostprocessingSpec, PreprocessingSpec, SplitSelector
 from gate.storage import canonical_json, sha256_bytes
 
@@ -205,13 +205,7 @@ class Recipe(_Strict):
 
 
 def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "recipe"
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown key (not a recipe setting)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid recipe at {where}: {message}{more}"
+    return describe_validation_error(exc, "recipe", unknown_key="unknown key (not a recipe setting)")
 
 
 def parse_recipe(raw: Any, path: str | Path | None = None) -> Recipe:

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.data.coco import AttributeValue, CocoAnnotation, CocoDataset, CocoImage, TagValue
-from gate.errors import InputError, IntegrityError
+from gate.errors import InputError, IntegrityError, describe_validation_error
 from gate.storage import atomic_write_text, canonical_json, dump_json, sha256_bytes, sha256_file
 from gate.suites.taxonomy import EvaluationTaxonomy
 
@@ -186,9 +186,7 @@ def read_manifest(path: str | Path) -> SuiteManifest:
     try:
         return SuiteManifest.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise IntegrityError(f"manifest does not match the schema at {where}: {err['msg']}", path=path) from None
+        raise IntegrityError(describe_validation_error(exc, "manifest"), path=path) from None
 
 
 def load_manifest(path: str | Path) -> SuiteManifest:
