@@ -12,3 +12,22 @@ def test_missing_models_are_named(tmp_path):
     assert missing_models(tmp_path) == ["models/synth-candidate"]
     message = str(DemoModelsMissing(missing_models(tmp_path)))
     assert "models/synth-candidate" in message and "models/recipes/" in message and "\n" not in message
+
+
+def test_demo_uses_the_stored_baseline_only_when_it_is_the_shipped_models(gate_env, tmp_path):
+    """The committed baseline stands in for re-running synth-baseline only if its weights and suites match."""
+    import shutil
+
+    from gate.baselines.store import BaselineStore
+    from gate.demo import stored_baseline
+    from gate.models.card import load_card
+
+    root = tmp_path / "repo"
+    assert stored_baseline(root, "synth", ["shapes-clean", "shapes-fog"]) is None  # no baseline stored
+    shutil.copytree(gate_env.model_dir, root / "models" / "synth-baseline")
+    BaselineStore(root / "baselines").promote(gate_env.results, "synth", signed_by="test")
+    record, results = stored_baseline(root, "synth", ["shapes-clean", "shapes-fog"])
+    assert record.model.weights_sha256 == load_card(root / "models" / "synth-baseline").weights.sha256
+    assert (results / "run.json").is_file()
+    assert stored_baseline(root, "synth", ["shapes-clean"]) is None  # other suites: run it instead
+    assert stored_baseline(root, None, ["shapes-clean", "shapes-fog"]) is None
