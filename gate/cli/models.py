@@ -110,4 +110,25 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
             click.echo(f"  {name:<32} AP50 {value:.3f}")
 
 
-COMMANDS = [train, ingest, predict]
+@click.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--suite", "suite_names", multiple=True, required=True, help="Suite name (repeatable).")
+@click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
+@click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
+def measure(model_dir, suite_names, backend_name, threads, record) -> None:
+    """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
+    from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
+
+    for name in suite_names:
+        metrics = evaluate_model_on_suite(model_dir, name, backend_name=backend_name, threads=threads, progress=True)
+        click.echo(f"{metrics.split}: {metrics.images} images, {metrics.boxes} signs: AP {metrics.ap:.3f}  "
+                   f"AP50 {metrics.ap50:.3f}  AP75 {metrics.ap75:.3f}  AR100 {metrics.ar100:.3f}")
+        sizes = "  ".join(f"{k} {v:.3f}" for k, v in metrics.per_size_ap50.items() if v >= 0)
+        click.echo(f"  AP50 by size: {sizes}")
+        if record:
+            record_card_evaluation(model_dir, metrics)
+            click.echo(f"  recorded in {Path(model_dir) / 'card.json'}")
+
+
+COMMANDS = [train, ingest, predict, measure]

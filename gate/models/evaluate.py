@@ -49,12 +49,18 @@ def _mean_valid(values: np.ndarray) -> float:
 
 def coco_metrics(gt: CocoDataset, detections: Sequence[Detections], split: str, step: int | None = None) -> MetricsRecord:
     """COCO AP of label-indexed detections against a class-view dataset (category id = label + 1)."""
+    labels_to_ids = {i: i + 1 for i in range(len(gt.categories))}
+    results = [r for d in detections for r in d.to_coco_results(labels_to_ids)]
+    return coco_metrics_of_results(gt, results, split, step)
+
+
+def coco_metrics_of_results(gt: CocoDataset, results: list[dict], split: str, step: int | None = None) -> MetricsRecord:
+    """COCO AP of COCO-format results (category ids of `gt`) with pycocotools."""
     from pycocotools.cocoeval import COCOeval
 
     image_ids = sorted(img.id for img in gt.images)
     boxes = sum(1 for a in gt.annotations if not a.iscrowd)
     names = {c.id: c.name for c in gt.categories}
-    results = [r for d in detections for r in d.to_coco_results({i: i + 1 for i in range(len(names))})]
     if not results or not boxes:
         # pycocotools cannot load an empty result list; nothing detected means AP 0 where GT exists.
         value = 0.0 if boxes else -1.0
@@ -169,3 +175,30 @@ def record_card_evaluation(model_dir, record: MetricsRecord):
     updated = card.model_copy(update={"evaluation": [*kept, record]})
     save_card(type(card).model_validate(updated.model_dump()), model_dir)
     return updated
+
+
+def suite_split_label(name: str, version: str, manifest_sha256: str) -> str:
+    """How a suite evaluation is named in a card: name, version and the manifest it was measured on."""
+    return f"suite {name} v{version} (manifest {manifest_sha256[:12]})"
+
+
+def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str = "torch", threads: int | None = None,
+                            batch_size: int = 4, progress: bool = False, cache=None, suites_dir=None,
+                            data=None) -> MetricsRecord:
+    """pycocotools COCO metrics of a model folder on a scenario suite, mapped through the suite's taxonomy.
+
+    These are the numbers a model card carries for a suite; `tsrgate run` computes the same AP with the
+    gate's own evaluator (gate.eval), and a test holds the two to agree.
+    """
+    from gate.backends import create_backend
+    from gate.models.card import load_card
+    from gate.run.runner import category_table, detections_to_results, predict_suite
+    from gate.suites import open_suite
+
+    card = load_card(model_dir)
+    suite = open_suite(suite_name, cache=cache, suites=suites_dir, data=data)
+    with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
+        detections = predict_suite(backend, suite, batch_size=batch_size, progress=progress)
+    results = detections_to_results(detections, category_table(suite, card.class_names))
+    return coco_metrics_of_results(suite.coco, results, suite_split_label(suite.name, suite.version, suite.manifest_sha256),
+                                   step=card.training.steps if card.training else None)

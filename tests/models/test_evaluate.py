@@ -82,3 +82,32 @@ def test_model_folder_evaluation_reproduces_the_card(trained_model_dir, shapes_d
     updated = record_card_evaluation(copy, record.model_copy(update={"split": "train"}))
     assert [r.split for r in updated.evaluation] == ["val", "train"]
     assert load_card(copy).evaluation == updated.evaluation
+
+
+def test_suite_measurement_agrees_with_the_gates_evaluator(gate_env):
+    """The card's pycocotools numbers and `tsrgate run`'s gate.eval numbers for one suite are the same AP."""
+    from gate.models.evaluate import evaluate_model_on_suite
+    from gate.run import load_run
+
+    record = evaluate_model_on_suite(gate_env.model_dir, "shapes-fog", suites_dir=gate_env.suites_dir,
+                                     cache=gate_env.cache, threads=1)
+    entry = load_run(gate_env.results).entry("shapes-fog", "torch")
+    assert record.split.startswith("suite shapes-fog v1 (manifest ")
+    assert abs(record.ap50 - entry.summary["ap50"]) < 1e-6 and abs(record.ap - entry.summary["ap"]) < 1e-6
+
+
+def test_measure_records_suite_numbers_in_a_copy_of_the_card(gate_env, run_cli, tmp_path, monkeypatch):
+    import shutil
+
+    from gate.models.card import load_card
+
+    monkeypatch.setenv("TSRGATE_SUITES", str(gate_env.suites_dir))
+    copy = tmp_path / "model"
+    shutil.copytree(gate_env.model_dir, copy)
+    weights_before = (copy / "model.safetensors").read_bytes()
+    result = run_cli("measure", copy, "--suite", "shapes-clean", "--record", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "suite shapes-clean v1" in result.output and "AP50" in result.output
+    [suite_record] = [r for r in load_card(copy).evaluation if r.split.startswith("suite shapes-clean")]
+    assert 0 <= suite_record.ap50 <= 1 and (copy / "model.safetensors").read_bytes() == weights_before
+    assert run_cli("measure", copy, "--suite", "nope").exit_code == 2
