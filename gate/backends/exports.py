@@ -44,7 +44,13 @@ class Int8ExportSettings(_Strict):
 
     onnx: OnnxExportSettings = Field(default_factory=OnnxExportSettings)
     calibration_images: int = Field(default=32, ge=1)
-    calibration_method: Literal["entropy", "max"] = "entropy"
+    # max calibration: on the shipped synth model (clean suite, 60 images) entropy lost 0.116 AP
+    # (0.389 -> 0.273), max 0.030.
+    calibration_method: Literal["entropy", "max"] = "max"
+    # ONNX op types that get Q/DQ (empty = every type Model Optimizer supports). Convolutions by
+    # default: the backbone and the hybrid encoder's CNN blocks carry most of the compute, while
+    # quantizing attention, the score and box heads and the top-k query selection cost the most accuracy.
+    quantize_op_types: list[str] = Field(default_factory=lambda: ["Conv"])
     # fp32 keeps accuracy; modelopt's own default (fp16) collapsed a trained RT-DETR (0.628 -> 0.204 AP).
     high_precision_dtype: Literal["fp32", "fp16"] = "fp32"
     seed: int = 0

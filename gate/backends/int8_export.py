@@ -195,6 +195,7 @@ def export_int8(model_dir: Path, card: ModelCard, settings: Int8ExportSettings, 
                     calibration_method=settings.calibration_method,
                     calibration_eps=["cpu"],
                     high_precision_dtype=settings.high_precision_dtype,
+                    op_types_to_quantize=list(settings.quantize_op_types) or None,
                     output_path=str(work_output),
                     log_level="WARNING",
                 )
@@ -223,7 +224,7 @@ def export_int8(model_dir: Path, card: ModelCard, settings: Int8ExportSettings, 
         model_weights_sha256=card.weights.sha256,
         exporter=(f"modelopt.onnx.quantization.quantize(quantize_mode=int8, calibration_method="
                   f"{settings.calibration_method}, high_precision_dtype={settings.high_precision_dtype}, "
-                  f"calibration_eps=[cpu])"),
+                  f"op_types_to_quantize={list(settings.quantize_op_types) or 'all'}, calibration_eps=[cpu])"),
         opset=int(opset), inputs=inputs, outputs=outputs, libraries=libraries, source_onnx_sha256=source.sha256,
         calibration=calibration, qdq_nodes=qdq, seconds=round(time.perf_counter() - started, 3),
     )

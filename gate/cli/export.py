@@ -14,13 +14,16 @@ def _int8_options(command):
         click.option("--batch", type=int, default=1, show_default=True, help="Fixed batch dimension of the graph."),
         click.option("--calibration-images", type=int, default=32, show_default=True,
                      help="INT8: images drawn (seeded) from the training data for calibration."),
-        click.option("--calibration-method", type=click.Choice(["entropy", "max"]), default="entropy",
+        click.option("--calibration-method", type=click.Choice(["entropy", "max"]), default="max",
                      show_default=True, help="INT8: how activation ranges are chosen."),
         click.option("--high-precision-dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
                      help="INT8: precision of everything not quantized (fp16 collapsed a trained RT-DETR's AP)."),
         click.option("--calibration-data", type=click.Path(path_type=Path), default=None,
                      help="INT8: calibrate on this dataset folder instead of the model's training data."),
         click.option("--seed", type=int, default=0, show_default=True, help="INT8: seed of the calibration sample."),
+        click.option("--quantize-op-types", default="Conv", show_default=True,
+                     help="INT8: comma-separated ONNX op types that get Q/DQ, or 'all' (every type Model Optimizer "
+                          "supports)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -28,7 +31,7 @@ def _int8_options(command):
 
 
 def _settings(fmt: str, opset, batch, calibration_images, calibration_method, high_precision_dtype,
-              calibration_data, seed):
+              calibration_data, seed, quantize_op_types="Conv"):
     from gate.backends.exports import settings_for
 
     onnx = {"opset": opset, "batch": batch}
@@ -38,6 +41,8 @@ def _settings(fmt: str, opset, batch, calibration_images, calibration_method, hi
         "onnx": onnx, "calibration_images": calibration_images, "calibration_method": calibration_method,
         "high_precision_dtype": high_precision_dtype, "seed": seed,
         "calibration_data": None if calibration_data is None else str(calibration_data),
+        "quantize_op_types": [] if quantize_op_types.strip().lower() == "all"
+        else [t.strip() for t in quantize_op_types.split(",") if t.strip()],
     })
 
 
@@ -50,12 +55,12 @@ def _settings(fmt: str, opset, batch, calibration_images, calibration_method, hi
 @click.option("--force", is_flag=True, help="Rebuild even when an intact export exists; replace --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export record as JSON.")
 def export(model_dir, fmt, opset, batch, calibration_images, calibration_method, high_precision_dtype,
-           calibration_data, seed, out, force, as_json) -> None:
+           calibration_data, seed, quantize_op_types, out, force, as_json) -> None:
     """Export MODEL to ONNX (fp32) or INT8 (Model Optimizer Q/DQ ONNX); reuse an intact cached export."""
     from gate.backends.exports import ensure_export
 
     settings = _settings(fmt, opset, batch, calibration_images, calibration_method, high_precision_dtype,
-                         calibration_data, seed)
+                         calibration_data, seed, quantize_op_types)
     record = ensure_export(model_dir, fmt, settings, out=out, force=force)
     if as_json:
         click.echo(record.model_dump_json(indent=2))
@@ -89,7 +94,7 @@ def debug() -> None:
 @click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the full report as JSON.")
 def debug_int8(model_dir, opset, batch, calibration_images, calibration_method, high_precision_dtype,
-               calibration_data, seed, images, data, top, threads, out) -> None:
+               calibration_data, seed, quantize_op_types, images, data, top, threads, out) -> None:
     """Compare fp32 and Q/DQ intermediate tensors of MODEL layer by layer; list where the error grows most."""
     from gate.backends.base import default_threads
     from gate.backends.int8_debug import compare_int8_layers, format_layer_table
@@ -99,7 +104,7 @@ def debug_int8(model_dir, opset, batch, calibration_images, calibration_method, 
     if images < 1:
         raise InputError(f"--images: expected at least 1, got {images}")
     settings = _settings("int8", opset, batch, calibration_images, calibration_method, high_precision_dtype,
-                         calibration_data, seed)
+                         calibration_data, seed, quantize_op_types)
     report = compare_int8_layers(model_dir, settings, data=data, images=images, top=top,
                                  threads=threads or default_threads())
     click.echo(f"{report.model_name}: fp32 {report.fp32_onnx_sha256[:12]} vs int8 {report.int8_onnx_sha256[:12]} "

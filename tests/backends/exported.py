@@ -17,7 +17,7 @@ from tests.models.trained import trained_model
 _CACHE: dict[str, object] = {}
 
 # Small calibration set: the tiny model and 12 training images keep the int8 export near 15 s.
-INT8_TEST_SETTINGS = {"calibration_images": 8, "calibration_method": "entropy", "high_precision_dtype": "fp32"}
+INT8_TEST_SETTINGS = {"calibration_images": 8, "calibration_method": "max", "high_precision_dtype": "fp32"}
 
 
 def private_cache(tmp_path_factory) -> Path:

@@ -36,9 +36,15 @@ def test_int8_export_is_explicit_qdq_with_recorded_calibration(tmp_path_factory,
     assert int8_weights
     assert record.source_onnx_sha256 == onnx_export(tmp_path_factory).sha256
     assert record.settings["high_precision_dtype"] == "fp32"
+    # By default only convolutions are quantized (with the residual adds and pools Model Optimizer pairs
+    # with them for TensorRT fusion): attention, heads and query selection stay fp32.
+    dq_outputs = {node.output[0] for node in model.graph.node if node.op_type == "DequantizeLinear"}
+    consumers = {node.op_type for node in model.graph.node if dq_outputs.intersection(node.input)}
+    assert "Conv" in consumers and consumers <= {"Conv", "Add", "AveragePool"}
+    assert record.settings["quantize_op_types"] == ["Conv"]
     assert "nvidia-modelopt" in record.libraries
     cal = record.calibration
-    assert cal is not None and cal.method == "entropy" and cal.seed == 0
+    assert cal is not None and cal.method == "max" and cal.seed == 0
     assert cal.requested_images == 8 and len(cal.image_ids) == 8 and cal.image_ids == sorted(cal.image_ids)
     # Only training-split images calibrate (every 4th image of the shapes dataset is validation).
     assert cal.available_images == 12 and all(i % 4 != 0 for i in cal.image_ids)
