@@ -7,6 +7,7 @@ network or external data.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,6 +93,9 @@ def run_demo(
     out = out if out is not None else root / "reports" / "demo"
     results_root = results_root if results_root is not None else root / "results" / "demo"
     config = demo_config(root)
+    if threads is None and config.threads is None and "TSRGATE_THREADS" not in os.environ:
+        # The demo is the only job on the machine: let each backend use the cores (up to 4).
+        threads = max(1, min(4, os.cpu_count() or 1))
     if threads is not None:
         config = config.model_copy(update={"threads": threads})
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""INT8 accuracy on the shipped, genuinely trained model: fp16 high precision collapses AP, fp32 does not.
+"""INT8 accuracy on the shipped, genuinely trained model: fp16 high precision costs more AP than the policy allows, fp32 does not.
 
 Model Optimizer's default `high_precision_dtype="fp16"` converts everything it does not quantize to
 fp16; on RT-DETR this destroyed accuracy when measured (0.628 -> 0.204 AP), which is why tsrgate
@@ -81,9 +81,20 @@ def test_fp16_high_precision_is_a_large_ap_drop_and_fp32_is_not(shipped_model, w
         results[dtype] = (ap, consistency.disagreement_rate)
     fp32_ap, fp32_disagreement = results["fp32"]
     fp16_ap, fp16_disagreement = results["fp16"]
-    # fp32 high precision: INT8 keeps >= 90% of the fp32 AP; fp16 high precision loses >= 25% of it, a
-    # drop the gate must flag. (Measured: fp32 0.628 -> 0.623, fp16 -> 0.204 on a trained tiny RT-DETR;
-    # on a 700-step shapes model fp32 0.536 -> 0.533 and fp16 -> 0.368.)
-    assert fp32_ap >= 0.9 * reference_ap, (reference_ap, results)
-    assert fp16_ap <= 0.75 * reference_ap, (reference_ap, results)
-    assert fp16_disagreement > fp32_disagreement, (reference_ap, results)
+    # The default policy's int8-ap-delta rule allows INT8 to cost at most `ceiling` AP against the fp32
+    # graph: with fp32 high precision the shipped model stays inside it, with fp16 it does not, and
+    # far more of its detections change. (Measured on synth-baseline, Q/DQ on convolutions: fp32 0.411
+    # -> 0.402, 4 % of detections disagree; fp16 -> 0.375, 31 %. With Q/DQ on every op type fp16
+    # collapses further: 0.628 -> 0.204 on an earlier trained tiny RT-DETR.)
+    ceiling = _int8_ap_ceiling()
+    assert reference_ap - fp32_ap <= ceiling, (reference_ap, results)
+    assert reference_ap - fp16_ap > ceiling, (reference_ap, results)
+    assert fp16_disagreement > 3 * fp32_disagreement, (reference_ap, results)
+
+
+def _int8_ap_ceiling() -> float:
+    from gate.policy import load_policy
+
+    policy, _ = load_policy(None)
+    [rule] = [r for r in policy.rules if r.id == "int8-ap-delta"]
+    return float(rule.check.max_value)
