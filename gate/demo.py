@@ -73,6 +73,32 @@ def stored_baseline(root: Path, line: str | None, suites: list[str]):
     return record, results
 
 
+def reusable_results(results: Path, model_dir: Path, config: GateConfig, suites: dict[str, str]):
+    """The run record of an earlier demo run when nothing it depends on changed (else None): the same
+    weights and card, the same suite manifests, the same config and tsrgate version, seal intact."""
+    from gate import __version__
+    from gate.errors import GateError
+    from gate.models.card import card_path, load_card
+    from gate.run import load_run
+    from gate.storage import sha256_file
+
+    if not (results / "run.json").is_file():
+        return None
+    try:
+        record = load_run(results)
+        weights_sha256 = load_card(model_dir).weights.sha256  # checks the weights file against the card
+    except GateError:
+        return None  # a damaged or unsealed folder is simply recomputed
+    same = (
+        record.tsrgate_version == __version__
+        and record.model.weights_sha256 == weights_sha256
+        and record.model.card_sha256 == sha256_file(card_path(model_dir))
+        and record.config == config.model_dump(mode="json")
+        and {s.name: s.manifest_sha256 for s in record.suites} == suites
+    )
+    return record if same else None
+
+
 def demo_config(root: Path) -> GateConfig:
     return load_gate_config(root / "tsrgate.yaml")
 
@@ -101,8 +127,10 @@ def run_demo(
     started = time.perf_counter()
 
     log(f"[1/4] suites: generating the sign world and rendering {len(config.suites)} suites (cached after the first run)")
+    suites_opened = {}
     for name in config.suites:
         suite = open_suite(name)
+        suites_opened[suite.name] = suite.manifest_sha256
         log(f"      {suite.name} v{suite.version}: {len(suite)} images, manifest {suite.manifest_sha256[:12]} verified")
     missing = missing_models(root)
     if missing:
@@ -122,8 +150,12 @@ def run_demo(
             continue
         log(f"[{step}/4] {model_name}: {', '.join(config.suites)} on {', '.join(config.backends)}")
         results = results_root / model_name
-        record = run_model(root / "models" / model_name, config, results, force=True, progress=progress,
-                           log=lambda m: log(f"      {m}"))
+        record = reusable_results(results, root / "models" / model_name, config, suites_opened)
+        if record is not None:
+            log(f"      reusing {results}: same weights, card, suites, config and tsrgate version (sealed, verified)")
+        else:
+            record = run_model(root / "models" / model_name, config, results, force=True, progress=progress,
+                               log=lambda m: log(f"      {m}"))
         record_run(record, results, None, line="synth")
         records[model_name] = results
 

@@ -31,3 +31,23 @@ def test_demo_uses_the_stored_baseline_only_when_it_is_the_shipped_models(gate_e
     assert (results / "run.json").is_file()
     assert stored_baseline(root, "synth", ["shapes-clean"]) is None  # other suites: run it instead
     assert stored_baseline(root, None, ["shapes-clean", "shapes-fog"]) is None
+
+
+def test_an_unchanged_earlier_run_is_reused_and_any_change_recomputes(gate_env, tmp_path):
+    import shutil
+
+    from gate.demo import reusable_results
+    from gate.run import GateConfig, load_run
+
+    record = load_run(gate_env.results)
+    config = GateConfig.model_validate(record.config)
+    suites = {s.name: s.manifest_sha256 for s in record.suites}
+    assert reusable_results(gate_env.results, gate_env.model_dir, config, suites) is not None
+    assert reusable_results(gate_env.results, gate_env.model_dir, config.model_copy(update={"batch_size": 7}),
+                            suites) is None
+    assert reusable_results(gate_env.results, gate_env.model_dir, config, {**suites, "shapes-fog": "0" * 64}) is None
+    assert reusable_results(tmp_path / "none", gate_env.model_dir, config, suites) is None
+    damaged = tmp_path / "damaged"
+    shutil.copytree(gate_env.results, damaged)
+    (damaged / "latency.json").write_text("{}")  # breaks the seal
+    assert reusable_results(damaged, gate_env.model_dir, config, suites) is None
