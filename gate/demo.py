@@ -99,6 +99,16 @@ def reusable_results(results: Path, model_dir: Path, config: GateConfig, suites:
     return record if same else None
 
 
+def record_run_once(record, results: Path, line: str = "synth") -> None:
+    """Record a run that was reused rather than made now, unless the history already holds it
+    (same model, weights and results folder): a demo re-run adds no duplicate run rows."""
+    from gate.history import HistoryStore
+
+    known = HistoryStore().entries(kind="run", line=line, model=record.model.name)
+    if not any(e.weights_sha256 == record.model.weights_sha256 and e.results_path == str(results) for e in known):
+        record_run(record, results, None, line=line)
+
+
 def demo_config(root: Path) -> GateConfig:
     return load_gate_config(root / "tsrgate.yaml")
 
@@ -143,7 +153,7 @@ def run_demo(
         record, results = stored
         log(f"[2/4] {DEMO_BASELINE}: the stored baseline baselines/{config.baseline} (its results of models/"
             f"{DEMO_BASELINE}, weights {record.model.weights_sha256[:12]}, run {record.created_at}; sealed, verified)")
-        record_run(record, results, None, line="synth")
+        record_run_once(record, results)
         records[DEMO_BASELINE] = results
     for step, model_name in ((2, DEMO_BASELINE), (3, DEMO_CANDIDATE)):
         if model_name in records:
@@ -153,10 +163,11 @@ def run_demo(
         record = reusable_results(results, root / "models" / model_name, config, suites_opened)
         if record is not None:
             log(f"      reusing {results}: same weights, card, suites, config and tsrgate version (sealed, verified)")
+            record_run_once(record, results)
         else:
             record = run_model(root / "models" / model_name, config, results, force=True, progress=progress,
                                log=lambda m: log(f"      {m}"))
-        record_run(record, results, None, line="synth")
+            record_run(record, results, None, line="synth")
         records[model_name] = results
 
     log(f"[4/4] compare {DEMO_CANDIDATE} against {DEMO_BASELINE} under the default policy")

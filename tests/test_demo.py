@@ -51,3 +51,16 @@ def test_an_unchanged_earlier_run_is_reused_and_any_change_recomputes(gate_env, 
     shutil.copytree(gate_env.results, damaged)
     (damaged / "latency.json").write_text("{}")  # breaks the seal
     assert reusable_results(damaged, gate_env.model_dir, config, suites) is None
+
+
+def test_a_reused_run_is_recorded_in_the_history_once(gate_env, tmp_path, monkeypatch):
+    from gate.demo import record_run_once
+    from gate.history import HistoryStore
+    from gate.run import load_run
+
+    monkeypatch.setenv("TSRGATE_HISTORY", str(tmp_path / "history.sqlite"))
+    record = load_run(gate_env.results)
+    record_run_once(record, gate_env.results)
+    record_run_once(record, gate_env.results)
+    runs = HistoryStore().entries(kind="run", line="synth")
+    assert len(runs) == 1 and runs[0].weights_sha256 == record.model.weights_sha256
