@@ -118,6 +118,7 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
 def measure(model_dir, suite_names, backend_name, threads, record) -> None:
     """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
+    from gate.models.card import card_path
     from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
 
     for name in suite_names:
@@ -128,7 +129,7 @@ def measure(model_dir, suite_names, backend_name, threads, record) -> None:
         click.echo(f"  AP50 by size: {sizes}")
         if record:
             record_card_evaluation(model_dir, metrics)
-            click.echo(f"  recorded in {Path(model_dir) / 'card.json'}")
+            click.echo(f"  recorded in {card_path(model_dir)}")
 
 
 COMMANDS = [train, ingest, predict, measure]

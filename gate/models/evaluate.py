@@ -192,7 +192,8 @@ def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str = "
     """
     from gate.backends import create_backend
     from gate.models.card import load_card
-    from gate.run.runner import category_table, detections_to_results, predict_suite
+    from gate.run.executors import predict_suite
+    from gate.run.runner import category_table, detections_to_results
     from gate.suites import open_suite
 
     card = load_card(model_dir)

@@ -13,8 +13,9 @@ A backend that cannot run here (TensorRT without CUDA) or fails is recorded with
 others still run. Predictions come from an executor (`gate.run.executors`): this process by default, or
 Ray workers; evaluation, consistency and parity always run here on the gathered detections, and latency
 is always measured here, after the executor has released its workers. A Ray shard that keeps failing
-fails the whole run (ShardFailedError), since a results folder would otherwise hold a smaller suite. The folder is built under a temporary name and renamed into place at the end, so
-an interrupted run leaves no results folder that `compare` could mistake for a complete one.
+fails the whole run (ShardFailedError), since a results folder would otherwise hold a smaller suite.
+The folder is built under a temporary name and renamed into place at the end, so an interrupted run
+leaves no results folder that `compare` could mistake for a complete one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from gate.results import seal_results_folder
 from gate.run.config import GateConfig
 from gate.run.detections_store import PredictionCache, prediction_cache_key, save_detections
 from gate.run.executors import InProcessExecutor, PredictionExecutor, PredictionJob, ShardFailedError
-from gate.run.executors.inprocess import predict_suite  # noqa: F401 - public here for gate.models.evaluate
 from gate.run.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
 
