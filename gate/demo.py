@@ -55,9 +55,10 @@ def check_world(suite, log: Callable[[str], None]) -> None:
         f"{len(report.problems)} problems, {len(report.warnings)} warnings")
 
 
-def stored_baseline(root: Path, line: str | None, suites: list[str]):
+def stored_baseline(root: Path, line: str | None, suites: dict[str, str]):
     """(run record, results folder) of the committed baseline when it was made from the shipped
-    synth-baseline weights on the demo's suites; None means the demo runs the baseline itself."""
+    synth-baseline weights on the demo's suites ({name: manifest sha256}); None means the demo runs
+    the baseline itself."""
     from gate.baselines.store import BaselineStore
     from gate.models.card import load_card
     from gate.run import load_run
@@ -68,7 +69,7 @@ def stored_baseline(root: Path, line: str | None, suites: list[str]):
     results = store.results_path(line)
     record = load_run(results)  # verifies the folder's seal
     shipped = load_card(root / "models" / DEMO_BASELINE)
-    if record.model.weights_sha256 != shipped.weights.sha256 or {s.name for s in record.suites} != set(suites):
+    if record.model.weights_sha256 != shipped.weights.sha256 or _suite_manifests(record) != suites:
         return None
     return record, results
 
@@ -94,9 +95,13 @@ def reusable_results(results: Path, model_dir: Path, config: GateConfig, suites:
         and record.model.weights_sha256 == weights_sha256
         and record.model.card_sha256 == sha256_file(card_path(model_dir))
         and record.config == config.model_dump(mode="json")
-        and {s.name: s.manifest_sha256 for s in record.suites} == suites
+        and _suite_manifests(record) == suites
     )
     return record if same else None
+
+
+def _suite_manifests(record) -> dict[str, str]:
+    return {s.name: s.manifest_sha256 for s in record.suites}
 
 
 def record_run_once(record, results: Path, line: str = "synth") -> None:
@@ -148,7 +153,7 @@ def run_demo(
         raise DemoModelsMissing(missing)
 
     records = {}
-    stored = stored_baseline(root, config.baseline, config.suites)
+    stored = stored_baseline(root, config.baseline, suites_opened)
     if stored is not None:
         record, results = stored
         log(f"[2/4] {DEMO_BASELINE}: the stored baseline baselines/{config.baseline} (its results of models/"

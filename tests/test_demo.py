@@ -22,15 +22,19 @@ def test_demo_uses_the_stored_baseline_only_when_it_is_the_shipped_models(gate_e
     from gate.demo import stored_baseline
     from gate.models.card import load_card
 
+    from gate.run import load_run
+
     root = tmp_path / "repo"
-    assert stored_baseline(root, "synth", ["shapes-clean", "shapes-fog"]) is None  # no baseline stored
+    suites = {s.name: s.manifest_sha256 for s in load_run(gate_env.results).suites}
+    assert stored_baseline(root, "synth", suites) is None  # no baseline stored
     shutil.copytree(gate_env.model_dir, root / "models" / "synth-baseline")
     BaselineStore(root / "baselines").promote(gate_env.results, "synth", signed_by="test")
-    record, results = stored_baseline(root, "synth", ["shapes-clean", "shapes-fog"])
+    record, results = stored_baseline(root, "synth", suites)
     assert record.model.weights_sha256 == load_card(root / "models" / "synth-baseline").weights.sha256
     assert (results / "run.json").is_file()
-    assert stored_baseline(root, "synth", ["shapes-clean"]) is None  # other suites: run it instead
-    assert stored_baseline(root, None, ["shapes-clean", "shapes-fog"]) is None
+    assert stored_baseline(root, "synth", {"shapes-clean": suites["shapes-clean"]}) is None  # other suites
+    assert stored_baseline(root, "synth", {**suites, "shapes-fog": "0" * 64}) is None  # a rebuilt suite
+    assert stored_baseline(root, None, suites) is None
 
 
 def test_an_unchanged_earlier_run_is_reused_and_any_change_recomputes(gate_env, tmp_path):
