@@ -17,6 +17,7 @@ from pathlib import Path
 from gate.backends.detections import Detections
 from gate.errors import IntegrityError
 
+
 @dataclass(frozen=True)
 class WorkerBackendSpec:
     """How to build, in a worker, the same backend the driver loaded."""
