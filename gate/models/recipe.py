@@ -105,6 +105,28 @@ class MiningSection(_Strict):
     match_iou: float = Field(default=0.5, gt=0, le=1)
 
 
+class LossSection(_Strict):
+    """Weights of RT-DETR's loss terms and of its Hungarian matcher's costs (transformers' defaults).
+
+    Raising `class_weight` spends more of the gradient on telling classes apart, for a detector that
+    already places its boxes but confuses look-alike signs (speed-limit digits).
+    """
+
+    class_weight: float = Field(default=1.0, gt=0)  # RTDetrConfig.weight_loss_vfl
+    box_l1_weight: float = Field(default=5.0, gt=0)  # weight_loss_bbox
+    giou_weight: float = Field(default=2.0, gt=0)  # weight_loss_giou
+    matcher_class_cost: float = Field(default=2.0, ge=0)
+    matcher_bbox_cost: float = Field(default=5.0, ge=0)
+    matcher_giou_cost: float = Field(default=2.0, ge=0)
+
+    def config_overrides(self) -> dict[str, float]:
+        return {
+            "weight_loss_vfl": self.class_weight, "weight_loss_bbox": self.box_l1_weight,
+            "weight_loss_giou": self.giou_weight, "matcher_class_cost": self.matcher_class_cost,
+            "matcher_bbox_cost": self.matcher_bbox_cost, "matcher_giou_cost": self.matcher_giou_cost,
+        }
+
+
 class EvaluationSection(_Strict):
     interval: int = Field(default=0, ge=0)  # steps between validation rounds; 0: only at the end
     max_images: int | None = Field(default=None, gt=0)  # validate on the first N images (by id)
@@ -172,6 +194,7 @@ class Recipe(_Strict):
     backbone_pretraining: BackbonePretrainingSection | None = None
     checkpoint_interval: int = Field(default=200, gt=0)
     optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
+    loss: LossSection | None = None  # None: transformers' defaults
     schedule: ScheduleSection = Field(default_factory=ScheduleSection)
     augmentation: AugmentationSection = Field(default_factory=AugmentationSection)
     sampling: SamplingSection = Field(default_factory=SamplingSection)
@@ -195,7 +218,7 @@ class Recipe(_Strict):
         data = self.model_dump(mode="json")
         # Sections added after recipes were first pinned are left out while unused, so an older
         # recipe keeps its sha256 (and its interrupted runs stay resumable).
-        for optional in ("backbone_pretraining",):
+        for optional in ("backbone_pretraining", "loss"):
             if data.get(optional) is None:
                 data.pop(optional, None)
         return data

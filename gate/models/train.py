@@ -354,6 +354,10 @@ def _train(
     total = recipe.total_steps(len(images))
 
     config = build_config(recipe.model.size, classes.class_names)
+    if recipe.loss is not None:
+        # Training-only settings, yet kept in the card's config: they are part of how the weights came about.
+        for key, value in recipe.loss.config_overrides().items():
+            setattr(config, key, value)
     config_dict = config_to_dict(config)
     model = build_model(config_dict, seed=recipe.seed)
     initialized_from = _initialize_from(model, recipe, recipe_path) if recipe.init_from else None

@@ -59,3 +59,14 @@ def test_sha256_ignores_yaml_formatting(tmp_path):
 def test_committed_recipes_are_valid(name):
     recipe = load_recipe(REPO / "models" / "recipes" / f"{name}.yaml")
     assert recipe.name == name
+
+
+def test_loss_section_is_optional_and_left_out_of_the_sha_while_unused():
+    plain = parse_recipe(MINIMAL)
+    assert plain.loss is None and "loss" not in plain.canonical()
+    weighted = parse_recipe({**MINIMAL, "loss": {"class_weight": 4.0}})
+    assert weighted.sha256() != plain.sha256()
+    assert weighted.loss.config_overrides()["weight_loss_vfl"] == 4.0
+    assert weighted.loss.config_overrides()["weight_loss_bbox"] == 5.0  # the others keep transformers' defaults
+    with pytest.raises(InputError, match="loss.class_weight"):
+        parse_recipe({**MINIMAL, "loss": {"class_weight": 0}})

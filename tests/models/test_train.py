@@ -138,3 +138,16 @@ def test_fine_tune_copies_every_tensor_that_fits(shapes_data, trained_model_dir,
                                                                      "weights_sha256": "0" * 64}})
     with pytest.raises(InputError, match="pins weights 000000000000"):
         train_model(shapes_data, pinned_wrong, tmp_path / "x", work_dir=tmp_path / "w2", progress=False)
+
+
+def test_loss_weights_reach_the_model_config_and_change_training(shapes_data, tmp_path):
+    plain = {**TINY, "steps": 2, "backbone_pretraining": None, "evaluation": {"interval": 0},
+             "mining": {"enabled": False}}
+    weighted = {**plain, "loss": {"class_weight": 4.0, "matcher_class_cost": 3.0}}
+    a = train_model(shapes_data, parse_recipe(plain), tmp_path / "a", work_dir=tmp_path / "wa", progress=False)
+    b = train_model(shapes_data, parse_recipe(weighted), tmp_path / "b", work_dir=tmp_path / "wb", progress=False)
+    config = b.card.architecture.config
+    assert (config["weight_loss_vfl"], config["matcher_class_cost"]) == (4.0, 3.0)
+    assert a.card.architecture.config["weight_loss_vfl"] == 1.0
+    # Same seed and data: only the loss weighting differs, and it changes the gradients.
+    assert a.card.weights.sha256 != b.card.weights.sha256
