@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gate.backends import create_backend  # noqa: E402
 from gate.run.executors import InProcessExecutor, PredictionJob  # noqa: E402
-from gate.run.executors.ray_executor import RayExecutor, local_cpus  # noqa: E402
+from gate.backends.machine import cpu_count  # noqa: E402
+from gate.run.executors.ray_executor import RayExecutor  # noqa: E402
 from gate.run.runner import model_provenance  # noqa: E402
 from gate.suites import open_suite  # noqa: E402
 
@@ -60,7 +61,7 @@ def main() -> None:
                         model_file_sha256=backend.describe().model_sha256)
     images = len(suite)
     print(f"{model.name} ({args.backend}, 1 thread per worker, batch {args.batch_size}) on {suite.name} "
-          f"v{suite.version}: {images} images; {local_cpus()} CPUs usable here, load average "
+          f"v{suite.version}: {images} images; {cpu_count()} CPUs usable here, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     seconds, reference = _timed(InProcessExecutor(), job)
     print(f"  in-process   {images / seconds:7.2f} images/s  ({seconds:.1f} s)")

@@ -127,6 +127,7 @@ def run_demo(
     progress: bool = True,
 ) -> tuple[GateVerdict, Path]:
     """Run both shipped models through the shipped synthetic suites and compare them; returns the verdict."""
+    from gate.backends.machine import cpu_count
     from gate.compare.history_hook import record_compare
     from gate.suites import open_suite
 
@@ -136,7 +137,7 @@ def run_demo(
     config = demo_config(root)
     if threads is None and config.threads is None and "TSRGATE_THREADS" not in os.environ:
         # The demo is the only job on the machine: let each backend use the cores (up to 4).
-        threads = max(1, min(4, os.cpu_count() or 1))
+        threads = max(1, min(4, cpu_count()))
     if threads is not None:
         config = config.model_copy(update={"threads": threads})
     started = time.perf_counter()

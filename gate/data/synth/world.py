@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import multiprocessing
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,7 +289,9 @@ def _round(value: float, digits: int) -> float:
 
 def default_workers(images: int) -> int:
     """Two worker processes for worlds big enough to repay starting them, else render in-process."""
-    return 1 if images < 48 else max(1, min(2, os.cpu_count() or 1))
+    from gate.backends.machine import cpu_count
+
+    return 1 if images < 48 else max(1, min(2, cpu_count()))
 
 
 def _worker_pool(workers: int):

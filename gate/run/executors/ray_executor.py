@@ -21,6 +21,7 @@ from collections.abc import Callable
 from tqdm import tqdm
 
 from gate.backends.detections import Detections
+from gate.backends.machine import cpu_count
 from gate.errors import InputError
 from gate.run.executors.base import PredictionJob, Shard, ShardFailedError, default_shard_images, plan_shards
 from gate.run.executors.ray_worker import ShardTask, WorkerBackendSpec, WorkerCrash, predict_shard
@@ -41,14 +42,6 @@ def ray_missing_reason() -> str | None:
     except ImportError as exc:
         return f"Ray is not installed ({exc}); {RAY_EXTRA_HINT}"
     return None
-
-
-def local_cpus() -> int:
-    """CPUs this process may use (the affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 class RayExecutor:
@@ -92,7 +85,7 @@ class RayExecutor:
             # Someone in this process (a notebook, a test session) already holds a Ray connection: use it, leave it.
             self.address = self.address or "existing connection"
         elif self.address is None:
-            workers = self.workers or max(1, local_cpus() // threads)
+            workers = self.workers or max(1, cpu_count() // threads)
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             self.log(f"ray: starting a local instance with {workers} worker(s) x {threads} thread(s)")
             ray.init(address="local", num_cpus=workers * threads, include_dashboard=False, log_to_driver=False,
