@@ -127,9 +127,10 @@ def _results_report(folder: Path, fmt: str) -> str:
 @click.option("--threads", type=int, default=None, help="Threads per backend.")
 @click.option("--no-latency", is_flag=True, help="Do not re-time candidate and baseline interleaved.")
 @click.option("--no-history", is_flag=True, help="Do not record the run and comparison in the history.")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr (the verdict lines still print).")
 @_with_locations
 def signoff(model, line, out, suites, backends, results_dir, policy_path, baselines_dir, prepared_by, threads,
-            no_latency, no_history, cache, suites_dir, data, history_db) -> None:
+            no_latency, no_history, quiet, cache, suites_dir, data, history_db) -> None:
     """Run MODEL on every shipped suite and backend, compare with the line's baseline, write the sign-off HTML."""
     from gate.errors import EXIT_FINDINGS, EXIT_OK
     from gate.report.signoff import prepare_signoff
@@ -138,7 +139,7 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
         model, line, out, suites=_split(suites), backends=_split(backends), results_dir=results_dir,
         policy_path=policy_path, baselines_dir=baselines_dir, cache=cache, suites_dir=suites_dir, data=data,
         history_db=history_db, prepared_by=prepared_by, latency=not no_latency, threads=threads,
-        record_history=not no_history, log=lambda m: click.echo(m, err=True),
+        record_history=not no_history, log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)),
     )
     verdict = outcome.verdict
     c = verdict.counts
