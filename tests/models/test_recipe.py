@@ -55,7 +55,9 @@ def test_sha256_ignores_yaml_formatting(tmp_path):
     assert load_recipe(a).sha256() == load_recipe(b).sha256()
 
 
-@pytest.mark.parametrize("name", ["synth-pretrain", "synth-stage2", "synth-baseline", "synth-candidate", "gtsdb-v1"])
+@pytest.mark.parametrize(
+    "name", ["synth-pretrain", "synth-stage2", "synth-stage3", "synth-baseline", "synth-candidate", "gtsdb-v1"]
+)
 def test_committed_recipes_are_valid(name):
     recipe = load_recipe(REPO / "models" / "recipes" / f"{name}.yaml")
     assert recipe.name == name
