@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -171,10 +172,19 @@ def record_card_evaluation(model_dir, record: MetricsRecord):
     from gate.models.card import load_card, save_card
 
     card = load_card(model_dir)
-    kept = [r for r in card.evaluation if r.split != record.split]
+    # A suite's numbers are replaced by those of its newer version too: a card speaks for the suites shipped now.
+    suite = suite_of_split_label(record.split)
+    kept = [r for r in card.evaluation if r.split != record.split
+            and (suite is None or suite_of_split_label(r.split) != suite)]
     updated = card.model_copy(update={"evaluation": [*kept, record]})
     save_card(type(card).model_validate(updated.model_dump()), model_dir)
     return updated
+
+
+def suite_of_split_label(split: str) -> str | None:
+    """The suite name in a label made by `suite_split_label` (None for a dataset split such as 'test')."""
+    match = re.match(r"suite (\S+) v\S+ \(manifest [0-9a-f]+\)$", split)
+    return match.group(1) if match else None
 
 
 def suite_split_label(name: str, version: str, manifest_sha256: str) -> str:

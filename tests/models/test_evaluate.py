@@ -111,3 +111,25 @@ def test_measure_records_suite_numbers_in_a_copy_of_the_card(gate_env, run_cli, 
     [suite_record] = [r for r in load_card(copy).evaluation if r.split.startswith("suite shapes-clean")]
     assert 0 <= suite_record.ap50 <= 1 and (copy / "model.safetensors").read_bytes() == weights_before
     assert run_cli("measure", copy, "--suite", "nope").exit_code == 2
+
+
+def test_a_newer_suite_version_replaces_the_older_numbers_in_the_card(gate_env, tmp_path):
+    """A card speaks for the suites shipped now: recording `clean` v2 drops the `clean` v1 record."""
+    import shutil
+
+    from gate.models.card import load_card
+    from gate.models.evaluate import record_card_evaluation, suite_of_split_label, suite_split_label
+
+    assert suite_of_split_label(suite_split_label("region-us", "2", "ab" * 32)) == "region-us"
+    assert suite_of_split_label("test") is None
+    copy = tmp_path / "model"
+    shutil.copytree(gate_env.model_dir, copy)
+    template = load_card(copy).evaluation[0]
+    for version, ap in (("1", 0.1), ("2", 0.2)):
+        record_card_evaluation(copy, template.model_copy(update={"split": suite_split_label("clean", version, "0" * 64),
+                                                                 "ap": ap}))
+    record_card_evaluation(copy, template.model_copy(update={"split": suite_split_label("night", "1", "0" * 64)}))
+    splits = [r.split for r in load_card(copy).evaluation]
+    assert template.split in splits  # a dataset split is kept
+    assert [s for s in splits if s.startswith("suite clean")] == [suite_split_label("clean", "2", "0" * 64)]
+    assert any(s.startswith("suite night v1") for s in splits)

@@ -44,7 +44,7 @@ def world(tmp_path_factory) -> Path:
     """The generated world `rare` is drawn from (verified by open_suite against the manifest's hashes)."""
     import platformdirs
 
-    synth = load_manifest(locations.suites_root() / SUITE / "1" / MANIFEST_FILE).source.synth
+    synth = load_manifest(locations.suites_root() / SUITE / "2" / MANIFEST_FILE).source.synth
     for root in (locations.cache_root(), Path(platformdirs.user_cache_dir("tsrgate"))):
         found = locations.world_dir(root, synth["images"], synth["seed"], synth["version"])
         if (found / "annotations.json").is_file():
