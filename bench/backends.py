@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from gate.backends.availability import backend_availability
     from gate.backends.consistency import compare_detections
     from gate.backends.latency import measure_latency, measure_latency_interleaved
-    from gate.backends.machine import cpu_model
+    from gate.machine import cpu_model
     from gate.backends.parity import check_preprocessing_parity
     from gate.errors import GateError
     from gate.models.card import load_card

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gate.compare import GateVerdict, compare_results
-from gate.compare.verdict import VERDICT_FILE
+from gate.results.verdict import VERDICT_FILE
 from gate.errors import GateError
 from gate.run import GateConfig, load_gate_config, run_model
 from gate.run.history_hook import record_run
-from gate.suites.locations import repo_root
+from gate.locations import repo_root
 
 DEMO_BASELINE = "synth-baseline"
 DEMO_CANDIDATE = "synth-candidate"
@@ -41,7 +41,7 @@ def missing_models(root: Path) -> list[str]:
 def check_world(suite, log: Callable[[str], None]) -> None:
     """Curation check of the generated world the suites were drawn from (what runs without models)."""
     from gate.data.check import check_dataset
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
     from gate.suites.resolved import manifest_source
     from gate.suites.source import world_location
 
@@ -127,7 +127,7 @@ def run_demo(
     progress: bool = True,
 ) -> tuple[GateVerdict, Path]:
     """Run both shipped models through the shipped synthetic suites and compare them; returns the verdict."""
-    from gate.backends.machine import cpu_count
+    from gate.machine import cpu_count
     from gate.compare.history_hook import record_compare
     from gate.suites import open_suite
 

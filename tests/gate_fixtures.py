@@ -19,7 +19,7 @@ import numpy as np
 from gate.backends.detections import Detections
 from gate.results import RESULTS_INDEX, seal_results_folder
 from gate.run import GateConfig, load_run, run_model
-from gate.run.record import RUN_FILE
+from gate.results.record import RUN_FILE
 from gate.run.runner import write_suite_detections
 from gate.storage import atomic_write_json
 from tests.models.shapes import make_shapes_dataset

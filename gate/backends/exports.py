@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import InputError, RefusedError, describe_validation_error
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
-from gate.suites.locations import CACHE_ENV, cache_root  # noqa: F401 - one cache root for every stage
+from gate.locations import CACHE_ENV, cache_root  # noqa: F401 - one cache root for every stage
 
 RECORD_FILE = "export.json"
 # Bump when the export procedure changes in a way that changes the files, so old cache entries are not reused.

@@ -65,7 +65,7 @@ def _generated_training_world(card: ModelCard) -> Path | None:
     info = getattr(card.training.data, "dataset_info", None) or {}
     if info.get("generator") != "tsrgate.data.synth" or not {"images", "seed", "world_version"} <= set(info):
         return None
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
     from gate.suites.source import ensure_world
     from gate.suites.spec import SuiteSource, SynthSource
 

@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from gate.backends.base import Backend, BackendDescription
-from gate.backends.machine import cpu_count, cpu_model
+from gate.machine import cpu_count, cpu_model
 from gate.backends.postprocess import postprocess
 from gate.errors import InputError
 

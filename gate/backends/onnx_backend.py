@@ -9,7 +9,7 @@ import numpy as np
 
 from gate.backends.base import Backend, BackendDescription
 from gate.backends.exports import ExportRecord, ensure_export
-from gate.backends.machine import cpu_model
+from gate.machine import cpu_model
 from gate.backends.postprocess import RawOutputs
 from gate.errors import InputError
 from gate.storage import sha256_file

@@ -55,7 +55,7 @@ def print_summary(verdict, out_dir: Path | None) -> None:
 def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history) -> None:
     """Compare CANDIDATE results with BASELINE (a results folder or a baseline line); exit 0 pass, 1 fail, 2 error."""
     from gate.compare import compare_results
-    from gate.compare.verdict import VERDICT_FILE
+    from gate.results.verdict import VERDICT_FILE
     from gate.errors import InputError
     from gate.run import load_gate_config
 

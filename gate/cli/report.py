@@ -16,10 +16,10 @@ def _split(value: str | None) -> list[str] | None:
 def load_report_source(source: Path):
     """A verdict (file, or the folder `tsrgate compare --out` wrote), or a run results folder (returned as a Path)."""
     from gate.compare import load_verdict
-    from gate.compare.verdict import VERDICT_FILE
+    from gate.results.verdict import VERDICT_FILE
     from gate.errors import InputError
     from gate.results import RESULTS_INDEX
-    from gate.run.record import RUN_FILE
+    from gate.results.record import RUN_FILE
 
     if source.is_dir():
         if (source / VERDICT_FILE).is_file():

@@ -11,12 +11,12 @@ from typing import Any
 from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
-from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
+from gate.results.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
 from gate.provenance import utc_now
 from gate.results import RESULTS_INDEX
-from gate.run.record import RunRecord, load_run
+from gate.results.record import RunRecord, load_run
 from gate.storage import sha256_file
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gate.policy import GATE_METRICS, MetricComparison, Policy
 from gate.policy.evaluate import selector_matches
-from gate.run.record import RunRecord
+from gate.results.record import RunRecord
 
 CONSISTENCY_METRICS = ("backend_ap_delta", "backend_disagreement")
 

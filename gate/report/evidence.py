@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from gate.compare.verdict import GateVerdict, SideProvenance
+from gate.results.verdict import GateVerdict, SideProvenance
 from gate.errors import GateError
 from gate.results import RESULTS_INDEX
-from gate.run.record import RunRecord, load_run
+from gate.results.record import RunRecord, load_run
 from gate.storage import sha256_file
 
 Side = Literal["candidate", "baseline"]

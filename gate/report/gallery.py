@@ -55,7 +55,7 @@ class SuiteImages:
 
     def __init__(self, provenance, cache: str | Path | None = None, suites_dir: str | Path | None = None,
                  data: str | Path | None = None):
-        from gate.suites import locations
+        from gate import locations
         from gate.suites.catalog import find_suite
         from gate.suites.manifest import MANIFEST_FILE, load_manifest
         from gate.storage import sha256_file

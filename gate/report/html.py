@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gate import __version__
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import GATE_METRICS
 from gate.report import sections
 from gate.report.evidence import VerdictEvidence

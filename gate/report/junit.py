@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
 

@@ -20,7 +20,7 @@ def open_results(folder: str | Path) -> SideResults:
     """A results folder opened like one side of a verdict (its seal verified)."""
     from gate.compare.compare import side_provenance
     from gate.errors import InputError
-    from gate.run.record import load_run
+    from gate.results.record import load_run
 
     folder = Path(folder)
     record = load_run(folder)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import GATE_METRICS, MetricComparison, RuleOutcome
 from gate.report.evidence import VerdictEvidence
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.errors import GateError, InputError
 from gate.policy import default_policy_path
 from gate.report import sections
@@ -47,7 +47,7 @@ class SignoffPlan:
 def plan_signoff(baseline_record, suites: list[str] | None, backends: list[str] | None,
                  suites_dir: str | Path | None) -> SignoffPlan:
     """Every shipped suite the baseline has results on (or the ones asked for), every backend."""
-    from gate.suites import locations
+    from gate import locations
     from gate.suites.catalog import suite_names
 
     baseline_suites = [s.name for s in baseline_record.suites]
@@ -70,7 +70,7 @@ def plan_signoff(baseline_record, suites: list[str] | None, backends: list[str] 
 def reusable_results(results: Path, model_dir: Path, plan: SignoffPlan, suites_dir: str | Path | None) -> bool:
     """An earlier results folder made from the same weights, card, suite manifests and backends."""
     from gate.models.card import card_path
-    from gate.run.record import load_run
+    from gate.results.record import load_run
     from gate.suites.catalog import find_suite
     from gate.suites.manifest import MANIFEST_FILE
 
@@ -109,7 +109,7 @@ class BaselineVersionRow:
 
 
 def baseline_history_rows(store, line: str) -> list[BaselineVersionRow]:
-    from gate.run.record import load_run
+    from gate.results.record import load_run
 
     rows = []
     for version in store.history(line):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gate.history import HistoryEntry, HistoryMetric, HistoryStore
-from gate.run.record import RunRecord
+from gate.results.record import RunRecord
 
 HISTORY_METRICS = ("ap", "ap50", "ap75", "ar100")
 

@@ -30,10 +30,10 @@ from gate.backends.detections import Detections
 from gate.errors import GateError, InputError
 from gate.provenance import git_commit, library_versions, machine_info, utc_now
 from gate.results import seal_results_folder
-from gate.run.config import GateConfig
+from gate.results.config import GateConfig
 from gate.run.detections_store import PredictionCache, prediction_cache_key, save_detections
 from gate.run.executors import InProcessExecutor, PredictionExecutor, PredictionJob, ShardFailedError
-from gate.run.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
+from gate.results.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
 
 REFERENCE_BACKEND = "torch"
@@ -123,7 +123,7 @@ def run_model(
     from gate.backends.latency import measure_latency
     from gate.backends.parity import check_preprocessing_parity
     from gate.suites import open_suite
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
 
     model_dir = Path(model_dir)
     if len(set(config.backends)) != len(config.backends):

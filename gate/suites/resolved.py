@@ -18,7 +18,7 @@ from gate.data.coco import CocoDataset
 from gate.data.dataset import IMAGES_DIR, LoadedImage
 from gate.errors import IntegrityError
 from gate.storage import atomic_write_bytes, sha256_file
-from gate.suites import locations
+from gate import locations
 from gate.suites.catalog import find_suite
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, ManifestImage, SuiteManifest, load_manifest, pixels_sha256
 from gate.suites.render import encode_png, load_pixels, read_depth, render, steps_from_manifest

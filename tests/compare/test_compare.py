@@ -10,7 +10,7 @@ import pytest
 from gate.compare import compare_results, load_verdict
 from gate.errors import InputError, RefusedError
 from gate.results import seal_results_folder
-from gate.run.record import RUN_FILE
+from gate.results.record import RUN_FILE
 from tests.gate_fixtures import craft_results, perfect_detections, write_policy
 
 PER_CLASS = {"id": "class-ap50", "metric": "ap50", "scope": {"classes": "all", "backends": ["torch"]},

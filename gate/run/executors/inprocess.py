@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from gate.backends.detections import Detections
 from gate.run.executors.base import PredictionJob
-from gate.run.record import ExecutorRecord
+from gate.results.record import ExecutorRecord
 
 
 def predict_suite(backend, suite, batch_size: int, progress: bool) -> list[Detections]:

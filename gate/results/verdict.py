@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from gate import __version__
 from gate.errors import InputError
 from gate.policy import MetricComparison, RuleOutcome
-from gate.run.record import ModelProvenance, SuiteProvenance
+from gate.results.record import ModelProvenance, SuiteProvenance
 from gate.storage import atomic_write_json
 
 VERDICT_FORMAT = 1
