@@ -74,7 +74,7 @@ def show(line, as_json, baselines_dir) -> None:
     for v in history:
         mark = "*" if v.current else " "
         s = v.signoff
-        verdict = s.verdict["outcome"] if s.verdict else "none recorded"
+        verdict = s.verdict.outcome if s.verdict else "none recorded"
         click.echo(f"{mark} {v.version}  {s.promoted_at}  by {s.signed_by}  commit {s.git_commit or '-'}  verdict {verdict}")
         click.echo(f"    from {s.source_results}")
 

@@ -146,8 +146,8 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
     click.echo(f"sign-off verdict: {verdict.outcome.upper()} ({verdict.candidate.model.name} vs line {line}: "
                f"{c['fail']} failed, {c['warn']} warnings, {c['insufficient_support'] + c['not_run']} not judged)")
     for b in verdict.candidate.backends:
-        if b["status"] != "ok":
-            click.echo(f"  {b['name']}: {b['status']} ({b.get('reason', '')})")
+        if not b.ok:
+            click.echo(f"  {b.summary}")
     click.echo(f"results: {outcome.results_path}{' (reused)' if outcome.results_reused else ''}")
     click.echo(f"sign-off document written to {outcome.html_path} (verdict: {outcome.verdict_path})")
     click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)

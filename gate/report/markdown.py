@@ -87,9 +87,9 @@ def _backend_line(verdict: GateVerdict, status: sections.BackendStatus) -> str:
     if consistency:
         worst = max(consistency, key=lambda r: r.candidate or 0.0)
         parts.append(f"max disagreement with torch {100 * (worst.candidate or 0):.2f}% ({md_escape(worst.suite)})")
-    latency = verdict.latency.get("backends", {}).get(status.name)
+    latency = verdict.latency.backends.get(status.name)
     if latency:
-        parts.append(f"p50 {latency['candidate_p50_ms']:.1f} ms (x{latency['latency_p50_ratio']:.2f} vs baseline)")
+        parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (x{latency.latency_p50_ratio:.2f} vs baseline)")
     detail = "; ".join(parts) if parts else "ran"
     return f"- **{md_escape(status.name)}** ({md_escape(status.precision)}): {detail}"
 
@@ -107,7 +107,7 @@ def _report_line(report_location: str | None) -> str:
 
 def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int) -> str:
     c = verdict.counts
-    confidence = float(verdict.bootstrap.get("confidence", 0.95))
+    confidence = verdict.bootstrap.confidence
     lines = [
         REPORT_MARKER,
         f"## tsrgate verdict: {sections.OUTCOME_LABELS[verdict.outcome]}",

@@ -1,9 +1,9 @@
 """The release sign-off: one HTML document a release manager reads and signs.
 
 `prepare_signoff` runs the model on every shipped suite the line's baseline covers, on every
-backend (unavailable ones are recorded with their reason), reusing an earlier results folder when
-nothing that determines it changed (same weights, card, suite manifests and backends; the
-runner's prediction cache makes a re-run fast in any case). It compares the results with the
+backend (unavailable ones are recorded with their reason), reusing an earlier results folder under the
+gate workflow's one reuse rule (`gate.workflow.reusable_run`: same weights, card, suite manifests, config
+and tsrgate version; the runner's prediction cache makes a re-run fast in any case). It compares the results with the
 line's current baseline under the release policy and writes the verdict JSON beside the HTML, so
 the hashes in the sign-off block can be checked and `tsrgate baseline promote --verdict` can cite it.
 """
@@ -67,32 +67,6 @@ def plan_signoff(baseline_record, suites: list[str] | None, backends: list[str] 
     return SignoffPlan(suites=chosen, skipped_suites=skipped, backends=list(backends or default_backends()))
 
 
-def reusable_results(results: Path, model_dir: Path, plan: SignoffPlan, suites_dir: str | Path | None) -> bool:
-    """An earlier results folder made from the same weights, card, suite manifests and backends."""
-    from gate.models.card import card_path
-    from gate.results.record import load_run
-    from gate.suites.catalog import find_suite
-    from gate.suites.manifest import MANIFEST_FILE
-
-    try:
-        record = load_run(results, verify=True)
-        if record.model.card_sha256 != sha256_file(card_path(model_dir)):
-            return False
-        from gate.models.card import load_card
-
-        if record.model.weights_sha256 != load_card(model_dir, verify_weights=True).weights.sha256:
-            return False
-        if [s.name for s in record.suites] != plan.suites or [b["name"] for b in record.backends] != plan.backends:
-            return False
-        for suite in record.suites:
-            manifest = find_suite(suite.name, None, suites_dir) / MANIFEST_FILE
-            if sha256_file(manifest) != suite.manifest_sha256:
-                return False
-        return True
-    except (GateError, OSError):
-        return False
-
-
 @dataclass
 class BaselineVersionRow:
     version: str
@@ -109,14 +83,14 @@ class BaselineVersionRow:
 
 
 def baseline_history_rows(store, line: str) -> list[BaselineVersionRow]:
-    from gate.results.record import load_run
+    from gate.results.opened import load_run
 
     rows = []
     for version in store.history(line):
         s = version.signoff
         row = BaselineVersionRow(
             version=version.version, current=version.current, promoted_at=s.promoted_at, signed_by=s.signed_by,
-            git_commit=s.git_commit, verdict=(s.verdict or {}).get("outcome", "none recorded"), model="?",
+            git_commit=s.git_commit, verdict=s.verdict.outcome if s.verdict else "none recorded", model="?",
             weights_sha256="", results_index_sha256=s.results_index_sha256,
         )
         try:
@@ -166,9 +140,10 @@ def prepare_signoff(
     database first, so the document's trend includes this candidate.
     """
     from gate.baselines import BaselineStore
-    from gate.compare import compare_results
     from gate.models.card import load_card
-    from gate.run import GateConfig, load_run, run_model
+    from gate.results.config import GateConfig
+    from gate.results.opened import load_run
+    from gate.workflow import gate_results, run_or_reuse
 
     model_dir, out = Path(model_dir), Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -182,25 +157,15 @@ def prepare_signoff(
         log(f"suite {name}: shipped, but line {line!r} has no baseline results on it; not part of this sign-off")
 
     results = Path(results_dir) if results_dir else Path("results") / "signoff" / f"{card.name}-{card.weights.sha256[:12]}"
-    reused = results.is_dir() and reusable_results(results, model_dir, plan, suites_dir)
-    if reused:
-        log(f"reusing results in {results} (same weights, card, suites and backends)")
-    else:
-        config = GateConfig(suites=plan.suites, backends=plan.backends, threads=threads)
-        record = run_model(model_dir, config, results, force=True, cache=cache, suites_dir=suites_dir, data=data,
-                           progress=False, log=log)
-        if record_history:
-            from gate.run.history_hook import record_run
-
-            record_run(record, results, history_db, line)
-    policy = Path(policy_path) if policy_path else release_policy_path()
-    verdict = compare_results(results, baseline_results, policy_path=policy, latency=latency, log=log)
-    if record_history:
-        from gate.compare.history_hook import record_compare
-
-        record_compare(verdict, history_db)
+    config = GateConfig(suites=plan.suites, backends=plan.backends, threads=threads)
+    _, reused = run_or_reuse(model_dir, config, results, line=line, history_db=history_db,
+                             record_history=record_history, cache=cache, suites_dir=suites_dir, data=data,
+                             progress=False, log=log)
+    # The history is recorded before the document is rendered, so its trend includes this candidate.
     verdict_path = out.with_name(out.stem + ".verdict.json")
-    verdict.save(verdict_path)
+    policy = Path(policy_path) if policy_path else release_policy_path()
+    verdict = gate_results(results, baseline_results, policy_path=policy, latency=latency, verdict_path=verdict_path,
+                           history_db=history_db, record_history=record_history, log=log)
     html = render_signoff(verdict, line=line, baseline_version=store.current_version(line) or "?",
                           history=baseline_history_rows(store, line), verdict_path=verdict_path,
                           trend=model_history(sorted({verdict.candidate.model.name, verdict.baseline.model.name}),

@@ -1,7 +1,8 @@
 """`tsrgate run`: a model through suites and deployment forms into a sealed results folder."""
 
 from gate.results.config import GateConfig, load_gate_config
-from gate.results.record import RunEntry, RunRecord, load_run
+from gate.results.opened import load_run
+from gate.results.record import RunEntry, RunRecord
 from gate.run.runner import run_model
 
 __all__ = ["GateConfig", "RunEntry", "RunRecord", "load_gate_config", "load_run", "run_model"]

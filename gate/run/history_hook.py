@@ -24,6 +24,6 @@ def record_run(record: RunRecord, results: Path, db: Path | None, line: str | No
         kind="run", model_name=record.model.name, model_version=record.model.version,
         weights_sha256=record.model.weights_sha256, line=line, git_commit=record.git_commit,
         results_path=str(results), metrics=run_metrics(record),
-        details={"suites": [s.name for s in record.suites], "backends": [b["name"] for b in record.backends]},
+        details={"suites": [s.name for s in record.suites], "backends": [b.name for b in record.backends]},
     )
     return HistoryStore(db).record(entry)

@@ -30,13 +30,16 @@ from gate.backends.detections import Detections
 from gate.errors import GateError, InputError
 from gate.provenance import git_commit, library_versions, machine_info, utc_now
 from gate.results import seal_results_folder
+from gate.results.backend import REFERENCE_BACKEND, BackendStatus
 from gate.results.config import GateConfig
+from gate.results.consistency import ApDelta, ConsistencyFigures, ConsistencyFile
+from gate.results.latency import LATENCY_FILE, LatencyFile
+from gate.results.parity import PARITY_FILE
 from gate.run.detections_store import PredictionCache, prediction_cache_key, save_detections
 from gate.run.executors import InProcessExecutor, PredictionExecutor, PredictionJob, ShardFailedError
 from gate.results.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
-from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
+from gate.storage import canonical_json, sha256_bytes, sha256_file, staged_dir
 
-REFERENCE_BACKEND = "torch"
 SUMMARY_METRICS = ("ap", "ap50", "ap75", "ar100")
 
 
@@ -142,7 +145,7 @@ def run_model(
     executor = executor if executor is not None else InProcessExecutor()
 
     entries: list[RunEntry] = []
-    backend_records: list[dict[str, Any]] = []
+    backend_records: list[BackendStatus] = []
     loaded: dict[str, Any] = {}
     detections: dict[tuple[str, str], list[Detections]] = {}
     records: dict[tuple[str, str], Any] = {}
@@ -153,22 +156,22 @@ def run_model(
             reason = backend_class(name).unavailable_reason()
             if reason is not None:
                 log(f"{name}: unavailable ({reason})")
-                backend_records.append({"name": name, "status": "unavailable", "reason": reason})
+                backend_records.append(BackendStatus(name=name, status="unavailable", reason=reason))
                 entries.extend(RunEntry(suite=s.name, backend=name, status="unavailable", reason=reason) for s in suites)
                 continue
             try:
                 backend = create_backend(name, model_dir, card=card, threads=config.threads, max_batch=config.batch_size)
                 backend.load()
                 closing.callback(backend.close)
-                description = backend.describe().model_dump(mode="json")
+                description = backend.describe()
             except GateError as exc:
                 log(f"{name}: failed to load ({exc})")
-                backend_records.append({"name": name, "status": "failed", "reason": str(exc)})
+                backend_records.append(BackendStatus(name=name, status="failed", reason=str(exc)))
                 entries.extend(RunEntry(suite=s.name, backend=name, status="failed", reason=str(exc)) for s in suites)
                 continue
             loaded[name] = backend
-            backend_records.append({"name": name, "status": "ok", "reason": "", "description": description})
-            export_settings = description.get("details", {}).get("export_settings")
+            backend_records.append(BackendStatus(name=name, status="ok", description=description))
+            export_settings = description.details.get("export_settings")
             for suite in suites:
                 folder = staging / "suites" / suite.name / name
                 folder.mkdir(parents=True, exist_ok=True)
@@ -185,7 +188,7 @@ def run_model(
                         job = PredictionJob(
                             backend=backend, suite=suite, batch_size=config.batch_size, model_dir=model_dir,
                             card_sha256=model.card_sha256, weights_sha256=model.weights_sha256,
-                            model_file_sha256=description.get("model_sha256"),
+                            model_file_sha256=description.model_sha256,
                         )
                         dets = executor.predict(job, progress)
                         prediction_cache.put(key, dets)
@@ -218,25 +221,25 @@ def run_model(
             probe = _probe_images(suites[0], config.probe_images)
             reference = REFERENCE_BACKEND if REFERENCE_BACKEND in loaded else next(iter(loaded))
             parity = check_preprocessing_parity(list(loaded.values()), probe, reference=reference)
-            atomic_write_json(staging / "parity.json", parity.model_dump(mode="json"))
-            parity_file = "parity.json"
+            parity.save(staging / PARITY_FILE)
+            parity_file = PARITY_FILE
             if config.latency.enabled:
                 images = _probe_images(suites[0], config.latency.images)
-                latency = {}
+                latency = LatencyFile()
                 for name, backend in loaded.items():
                     log(f"latency [{name}]: {config.latency.warmup} warm-up + {config.latency.runs} timed runs")
-                    latency[name] = measure_latency(backend, images, warmup=config.latency.warmup,
-                                                    runs=config.latency.runs).model_dump(mode="json")
-                atomic_write_json(staging / "latency.json", {"measured_in": "process", "backends": latency})
-                latency_file = "latency.json"
+                    latency.backends[name] = measure_latency(backend, images, warmup=config.latency.warmup,
+                                                             runs=config.latency.runs)
+                latency.save(staging / LATENCY_FILE)
+                latency_file = LATENCY_FILE
 
         record = RunRecord(
             created_at=utc_now(), model=model, suites=[suite_provenance(s) for s in suites],
             backends=backend_records, entries=entries, consistency_files=consistency_files,
             parity_file=parity_file, latency_file=latency_file, libraries=libraries, machine=machine_info(),
-            git_commit=git_commit(), config=config.model_dump(mode="json"), executor=executor.record(),
+            git_commit=git_commit(), config=config, executor=executor.record(),
         )
-        atomic_write_json(staging / RUN_FILE, record.model_dump(mode="json"))
+        record.save(staging / RUN_FILE)
         seal_results_folder(staging, kind="run", header={"model": model.name, "weights_sha256": model.weights_sha256})
     return record
 
@@ -260,16 +263,16 @@ def _write_consistency(staging: Path, suites, config: GateConfig, detections, re
             comparison = paired_bootstrap(records[(suite.name, name)], records[(suite.name, REFERENCE_BACKEND)],
                                           candidate_threshold=threshold, resamples=500, seed=0, confusion=False)
             ap = comparison.find("ap")
-            per_backend[name] = {
-                "consistency": consistency.model_dump(mode="json"),
+            per_backend[name] = ConsistencyFigures(
+                consistency=consistency,
                 # Positive = AP lost by this deployment form relative to torch.
-                "ap_delta": None if ap is None or ap.delta is None else {
-                    "loss": -ap.delta, "ci_low": -ap.ci_high, "ci_high": -ap.ci_low,
-                    "torch_ap": ap.value_baseline, "backend_ap": ap.value_candidate,
-                },
-            }
+                ap_delta=None if ap is None or ap.delta is None else ApDelta(
+                    loss=-ap.delta, ci_low=-ap.ci_high, ci_high=-ap.ci_low,
+                    torch_ap=ap.value_baseline, backend_ap=ap.value_candidate,
+                ),
+            )
         if per_backend:
             rel = f"suites/{suite.name}/consistency.json"
-            atomic_write_json(staging / rel, {"reference": REFERENCE_BACKEND, "backends": per_backend})
+            ConsistencyFile(reference=REFERENCE_BACKEND, backends=per_backend).save(staging / rel)
             files[suite.name] = rel
     return files

@@ -26,7 +26,7 @@ def test_tensorrt_is_unavailable_with_reason_never_silently_skipped(gate_env):
     record = load_run(gate_env.results)
     trt = [e for e in record.entries if e.backend == "tensorrt"]
     assert len(trt) == 2 and all(e.status == "unavailable" and e.reason for e in trt)
-    assert any(b["name"] == "tensorrt" and b["status"] == "unavailable" for b in record.backends)
+    assert record.backend("tensorrt").status == "unavailable"
 
 
 def test_rerun_reuses_cached_predictions_with_identical_numbers(gate_env, tmp_path):
