@@ -60,7 +60,7 @@ def stored_baseline(root: Path, line: str | None, suites: dict[str, str]):
     synth-baseline weights on the demo's suites ({name: manifest sha256}); None means the demo runs
     the baseline itself."""
     from gate.baselines.store import BaselineStore
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
     from gate.results.opened import load_run
 
     store = BaselineStore(root / "baselines")

@@ -34,7 +34,7 @@ def reusable_run(results: Path, model_dir: Path, config: GateConfig,
     suite manifests, the same config and the same tsrgate version. A damaged folder is simply recomputed.
     """
     from gate import __version__
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
     from gate.results.opened import load_run
     from gate.storage import sha256_file
 
@@ -125,7 +125,7 @@ def gate_results(
 
         record_compare(verdict, history_db)
     if github:
-        from gate.compare.github import emit_github
+        from gate.report.github import emit_github
 
         emit_github(verdict, reports_dir)
     return verdict

@@ -19,8 +19,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("gate.storage", "gate.machine", "gate.locations"),  # atomic files and hashes; this machine; where things live
     ("gate.provenance",),  # versions, machine facts, commit, time: recorded beside every number
     ("gate.policy", "gate.history"),  # the policy schema and its judging; the history database
-    ("gate.cards",),  # model cards: what a model is, how it preprocesses and postprocesses
     ("gate.data",),  # COCO datasets, importers, the synthetic sign world
+    ("gate.cards",),  # what a model is: card, class map, recipe schema, RT-DETR architecture
     ("gate.suites", "gate.eval"),  # versioned scenario suites; pycocotools-exact evaluation and bootstrap
     ("gate.results",),  # typed stage artifacts, results folders, the verdict
     ("gate.backends",),  # deployment forms: torch, ONNX, INT8, TensorRT; consistency, parity, latency
@@ -29,8 +29,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("gate.baselines",),  # promoted baselines
     ("gate.compare",),  # results against a baseline under a policy -> verdict
     ("gate.report",),  # HTML / Markdown / JUnit / sign-off from a verdict
-    ("gate.workflow", "gate.demo"),  # run or reuse -> compare -> save -> reports -> history -> CI
-    ("gate.cli", "gate.__main__"),  # parse, call one library function, print, exit code
+    ("gate.workflow",),  # run or reuse -> compare -> save the verdict -> reports -> history -> CI annotations
+    ("gate.demo", "gate.signoff"),  # the two fixed uses of the workflow: the demo and the release sign-off
+    ("gate.cli",),  # parse, call one library function, print, set the exit code
+    ("gate.__main__",),
 ]
 
 

@@ -20,7 +20,7 @@ def test_demo_uses_the_stored_baseline_only_when_it_is_the_shipped_models(gate_e
 
     from gate.baselines.store import BaselineStore
     from gate.demo import stored_baseline
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
     from gate.results.opened import load_run
 
     root = tmp_path / "repo"

@@ -22,7 +22,7 @@ from gate.backends.detections import Detections
 from gate.backends.postprocess import RawOutputs, postprocess
 from gate.backends.preprocess import PreparedBatch, preprocess
 from gate.results.backend import BackendDescription
-from gate.models.card import ModelCard, PostprocessingSpec, PreprocessingSpec, load_card
+from gate.cards.card import ModelCard, PostprocessingSpec, PreprocessingSpec, load_card
 
 
 def default_threads() -> int:

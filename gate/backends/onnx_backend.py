@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from gate.backends.base import Backend, BackendDescription
-from gate.backends.exports import ExportRecord, ensure_export
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import ExportRecord
 from gate.machine import cpu_model
 from gate.backends.postprocess import RawOutputs
 from gate.errors import InputError

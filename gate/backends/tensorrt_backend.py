@@ -25,7 +25,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from gate.backends.base import Backend, BackendDescription
-from gate.backends.exports import ExportRecord, cache_root, ensure_export
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import ExportRecord
+from gate.locations import cache_root
 from gate.backends.postprocess import RawOutputs
 from gate.errors import GateError, InputError
 from gate.storage import atomic_write_bytes, atomic_write_json, canonical_json, sha256_bytes, sha256_file

@@ -28,7 +28,7 @@ class TorchBackend(Backend):
     def _load(self) -> None:
         import torch
 
-        from gate.models.rtdetr import load_detector
+        from gate.cards.rtdetr import load_detector
 
         if self.card.architecture.format != "safetensors":
             raise InputError(f"the torch backend needs safetensors weights, got {self.card.architecture.format}",

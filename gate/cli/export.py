@@ -57,7 +57,7 @@ def _settings(fmt: str, opset, batch, calibration_images, calibration_method, hi
 def export(model_dir, fmt, opset, batch, calibration_images, calibration_method, high_precision_dtype,
            calibration_data, seed, quantize_op_types, out, force, as_json) -> None:
     """Export MODEL to ONNX (fp32) or INT8 (Model Optimizer Q/DQ ONNX); reuse an intact cached export."""
-    from gate.backends.exports import ensure_export
+    from gate.backends.exporter import ensure_export
 
     settings = _settings(fmt, opset, batch, calibration_images, calibration_method, high_precision_dtype,
                          calibration_data, seed, quantize_op_types)

@@ -69,8 +69,8 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
     from gate.data.coco import save_coco
     from gate.data.dataset import DetectionDataset
     from gate.errors import InputError
-    from gate.models.card import load_card
-    from gate.models.classes import card_class_map, class_view, results_category_ids, select_images
+    from gate.cards.card import load_card
+    from gate.cards.classes import card_class_map, class_view, results_category_ids, select_images
     from gate.models.evaluate import coco_metrics
     from gate.storage import atomic_write_json
 
@@ -118,7 +118,7 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
 def measure(model_dir, suite_names, backend_name, threads, record) -> None:
     """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
-    from gate.models.card import card_path
+    from gate.cards.card import card_path
     from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
 
     for name in suite_names:

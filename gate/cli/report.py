@@ -133,7 +133,7 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
             no_latency, no_history, quiet, cache, suites_dir, data, history_db) -> None:
     """Run MODEL on every shipped suite and backend, compare with the line's baseline, write the sign-off HTML."""
     from gate.errors import EXIT_FINDINGS, EXIT_OK
-    from gate.report.signoff import prepare_signoff
+    from gate.signoff import prepare_signoff
 
     outcome = prepare_signoff(
         model, line, out, suites=_split(suites), backends=_split(backends), results_dir=results_dir,

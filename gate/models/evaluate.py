@@ -17,7 +17,7 @@ import numpy as np
 from gate.backends.detections import Detections
 from gate.backends.postprocess import box_iou_one_to_many
 from gate.data.coco import CocoDataset
-from gate.models.card import MetricsRecord
+from gate.cards.card import MetricsRecord
 
 
 # Area ranges of gate.eval's traffic-sign size scheme (inclusive ends, as pycocotools tests them).
@@ -149,8 +149,8 @@ def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str
     from gate.backends.predict import predict_dataset
     from gate.data.dataset import DetectionDataset
     from gate.errors import InputError
-    from gate.models.card import load_card
-    from gate.models.classes import card_class_map, class_view, select_images
+    from gate.cards.card import load_card
+    from gate.cards.classes import card_class_map, class_view, select_images
 
     card = load_card(model_dir)
     dataset = DetectionDataset.load(data_dir)
@@ -168,7 +168,7 @@ def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str
 
 def record_card_evaluation(model_dir, record: MetricsRecord):
     """Replace (or add) the card's evaluation record for `record.split`; weights are untouched."""
-    from gate.models.card import load_card, save_card
+    from gate.cards.card import load_card, save_card
 
     card = load_card(model_dir)
     kept = [r for r in card.evaluation if r.split != record.split]
@@ -191,15 +191,16 @@ def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str = "
     gate's own evaluator (gate.eval), and a test holds the two to agree.
     """
     from gate.backends import create_backend
-    from gate.models.card import load_card
-    from gate.run.executors import predict_suite
-    from gate.run.runner import category_table, detections_to_results
+    from gate.cards.card import load_card
+    from gate.backends.detections import detections_to_coco_results
+    from gate.backends.predict import predict_suite
     from gate.suites import open_suite
+    from gate.suites.resolved import category_table
 
     card = load_card(model_dir)
     suite = open_suite(suite_name, cache=cache, suites=suites_dir, data=data)
     with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
         detections = predict_suite(backend, suite, batch_size=batch_size, progress=progress)
-    results = detections_to_results(detections, category_table(suite, card.class_names))
+    results = detections_to_coco_results(detections, category_table(suite, card.class_names), skip_unmapped=True)
     return coco_metrics_of_results(suite.coco, results, suite_split_label(suite.name, suite.version, suite.manifest_sha256),
                                    step=card.training.steps if card.training else None)

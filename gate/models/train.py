@@ -31,7 +31,7 @@ from gate.backends.preprocess import to_model_input
 from gate.data.dataset import DetectionDataset, read_rgb
 from gate.errors import InputError, RefusedError
 from gate.models.augment import geometric_view, photometric
-from gate.models.card import (
+from gate.cards.card import (
     SAFETENSORS_FILE,
     ArchitectureSpec,
     MetricsRecord,
@@ -43,9 +43,9 @@ from gate.models.card import (
     WeightsRecord,
     save_card,
 )
-from gate.models.classes import ClassMap, class_view, resolve_classes, select_images
+from gate.cards.classes import ClassMap, class_view, resolve_classes, select_images
 from gate.models.evaluate import coco_metrics, image_errors, summarize_errors
-from gate.models.recipe import Recipe, load_recipe
+from gate.cards.recipe import Recipe, load_recipe
 from gate.models.sampling import draw_batch, repeat_factors, sampling_probabilities, update_mining_weights
 from gate.storage import atomic_write_json, check_output_dir, sha256_file, staged_dir
 
@@ -245,7 +245,7 @@ def _split_name(selector: SplitSelector) -> str:
 def _save_checkpoint(work: Path, model, optimizer, scheduler, state: dict[str, Any]) -> None:
     import torch
 
-    from gate.models.rtdetr import save_weights
+    from gate.cards.rtdetr import save_weights
 
     with staged_dir(work / CHECKPOINT_DIR, force=True) as staging:
         save_weights(model, staging / SAFETENSORS_FILE)
@@ -263,7 +263,7 @@ def _save_checkpoint(work: Path, model, optimizer, scheduler, state: dict[str, A
 def _load_checkpoint(work: Path, model, optimizer, scheduler) -> dict[str, Any]:
     import torch
 
-    from gate.models.rtdetr import load_weights
+    from gate.cards.rtdetr import load_weights
 
     folder = work / CHECKPOINT_DIR
     if not (folder / TRAINER_STATE).is_file():
@@ -324,7 +324,7 @@ def _train(
     import torch
     from tqdm import tqdm
 
-    from gate.models.rtdetr import build_config, build_model, config_to_dict, count_parameters, save_weights
+    from gate.cards.rtdetr import build_config, build_model, config_to_dict, count_parameters, save_weights
 
     started = time.monotonic()
     check_output_dir(out, force)
@@ -505,7 +505,7 @@ def _initialize_from(model, recipe: Recipe, recipe_path: Path | None) -> dict[st
     """Copy the parent model's tensors that fit (same name and shape) into the fresh model."""
     from safetensors.torch import load_file
 
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     parent_dir = Path(recipe.init_from.model)
     parent = load_card(parent_dir)  # verifies the parent's weights against its card

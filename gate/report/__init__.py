@@ -4,7 +4,7 @@
     paths = write_verdict_reports(verdict, "reports/ci")   # report.html, summary.md, junit.xml
 
 Each format is also available alone: `render_html`, `render_markdown`, `render_junit`
-(gate.report.html / markdown / junit); `gate.report.signoff` builds the release sign-off document.
+(gate.report.html / markdown / junit); `gate.report.signoff` renders the release sign-off document.
 Heavy imports (matplotlib, PIL) happen inside the functions that need them.
 """
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from gate.backends.detections import Detections
+from gate.backends.detections import Detections, detections_to_coco_results
 from gate.errors import GateError, InputError
 from gate.provenance import git_commit, library_versions, machine_info, utc_now
 from gate.results import seal_results_folder
@@ -39,6 +39,7 @@ from gate.run.detections_store import PredictionCache, prediction_cache_key, sav
 from gate.run.executors import InProcessExecutor, PredictionExecutor, PredictionJob, ShardFailedError
 from gate.results.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
 from gate.storage import canonical_json, sha256_bytes, sha256_file, staged_dir
+from gate.suites.resolved import category_table
 
 SUMMARY_METRICS = ("ap", "ap50", "ap75", "ar100")
 
@@ -57,7 +58,7 @@ def suite_provenance(suite) -> SuiteProvenance:
 
 
 def model_provenance(model_dir: Path) -> tuple[Any, ModelProvenance]:
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
 
     card = load_card(model_dir, verify_weights=True)
     return card, ModelProvenance(
@@ -68,29 +69,12 @@ def model_provenance(model_dir: Path) -> tuple[Any, ModelProvenance]:
     )
 
 
-def category_table(suite, class_names: Sequence[str]) -> dict[int, int]:
-    """Model label index -> the suite's evaluation category id (labels the taxonomy ignores are left out)."""
-    table = suite.taxonomy.model_class_table(list(class_names))
-    return {label: table[name] for label, name in enumerate(class_names) if table[name] is not None}
-
-
-def detections_to_results(detections: Sequence[Detections], categories: dict[int, int]) -> list[dict[str, Any]]:
-    results = []
-    for det in detections:
-        keep = [i for i, label in enumerate(det.labels.tolist()) if label in categories]
-        for i in keep:
-            x1, y1, x2, y2 = (float(v) for v in det.boxes[i])
-            results.append({"image_id": det.image_id, "category_id": categories[int(det.labels[i])],
-                            "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(det.scores[i])})
-    return results
-
-
 def write_suite_detections(folder: Path, suite, dets: Sequence[Detections], model: ModelProvenance):
     """Store one backend's detections on one suite and evaluate them there (detections, evaluation, records)."""
     from gate.eval import evaluate_with_records
 
     save_detections(folder / "detections.npz", dets)
-    results = detections_to_results(dets, category_table(suite, model.class_names))
+    results = detections_to_coco_results(dets, category_table(suite, model.class_names), skip_unmapped=True)
     evaluation, match_records = evaluate_with_records(suite.coco, results, score_threshold=model.score_threshold)
     evaluation.save(folder / "evaluation.json", records=match_records)
     return evaluation, match_records

@@ -8,7 +8,7 @@ image's pixels before handing out paths. A file that changed on disk is an Integ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +131,9 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
         name=manifest.name, version=manifest.version, manifest=manifest, manifest_path=manifest_path,
         manifest_sha256=sha256_file(manifest_path), coco=manifest.to_coco(names), image_paths=paths,
     )
+
+
+def category_table(suite: ResolvedSuite, class_names: Sequence[str]) -> dict[int, int]:
+    """Model label index -> the suite's evaluation category id (labels the taxonomy ignores are left out)."""
+    table = suite.taxonomy.model_class_table(list(class_names))
+    return {label: table[name] for label, name in enumerate(class_names) if table[name] is not None}

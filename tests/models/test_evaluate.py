@@ -71,7 +71,7 @@ def test_image_errors_count_misses_and_confusions():
 def test_model_folder_evaluation_reproduces_the_card(trained_model_dir, shapes_data, tmp_path):
     import shutil
 
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
     from gate.models.evaluate import evaluate_model_folder, record_card_evaluation
 
     card = load_card(trained_model_dir)
@@ -99,7 +99,7 @@ def test_suite_measurement_agrees_with_the_gates_evaluator(gate_env):
 def test_measure_records_suite_numbers_in_a_copy_of_the_card(gate_env, run_cli, tmp_path, monkeypatch):
     import shutil
 
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     monkeypatch.setenv("TSRGATE_SUITES", str(gate_env.suites_dir))
     copy = tmp_path / "model"

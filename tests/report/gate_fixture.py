@@ -66,7 +66,7 @@ def derive_model(source: Path, out: Path, name: str, version: str, suppress: int
     import numpy as np
     from safetensors.numpy import load_file, save_file
 
-    from gate.models.card import load_card, save_card
+    from gate.cards.card import load_card, save_card
     from gate.storage import sha256_file
 
     shutil.copytree(source, out)

@@ -8,7 +8,7 @@ import pytest
 
 from gate.baselines import BaselineStore
 from gate.compare import load_verdict
-from gate.report.signoff import release_policy_path
+from gate.signoff import release_policy_path
 from gate.storage import sha256_file
 from tests.report.gate_fixture import SUITES
 

@@ -87,7 +87,7 @@ def loaded_backend(spec: WorkerBackendSpec):
     if backend is not None:
         return backend
     from gate.backends import create_backend
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
     from gate.storage import sha256_file
     from gate.locations import CACHE_ENV
 

@@ -56,7 +56,7 @@ def world(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    from gate.models.card import load_card, save_card
+    from gate.cards.card import load_card, save_card
 
     out = tmp_path_factory.mktemp("ray-model") / "model"
     shutil.copytree(trained_model(tmp_path_factory), out)
