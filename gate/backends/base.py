@@ -13,10 +13,9 @@ import abc
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from gate.backends.detections import Detections
 from gate.backends.postprocess import RawOutputs, postprocess

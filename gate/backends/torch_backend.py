@@ -6,9 +6,10 @@ import platform
 
 import numpy as np
 
-from gate.backends.base import Backend, BackendDescription
+from gate.backends.base import Backend
 from gate.backends.postprocess import RawOutputs
 from gate.errors import InputError
+from gate.results.backend import BackendDescription
 
 
 class TorchBackend(Backend):

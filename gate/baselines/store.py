@@ -20,9 +20,8 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from gate.errors import InputError, RefusedError
 from gate.provenance import git_commit, utc_now
