@@ -17,6 +17,7 @@ from gate.errors import InputError
 from gate.policy import default_policy_path
 from gate.report.history import model_history
 from gate.report.signoff import SignoffPlan, baseline_history_rows, render_signoff
+from gate.results.backend import REFERENCE_BACKEND
 from gate.results.verdict import GateVerdict
 from gate.storage import atomic_write_text
 
@@ -33,7 +34,7 @@ def default_backends() -> list[str]:
     from gate.backends import backend_names
 
     names = backend_names()
-    return ["torch", *[n for n in names if n != "torch"]] if "torch" in names else names
+    return [REFERENCE_BACKEND, *[n for n in names if n != REFERENCE_BACKEND]] if REFERENCE_BACKEND in names else names
 
 
 def plan_signoff(baseline_record, suites: list[str] | None, backends: list[str] | None,

@@ -22,6 +22,7 @@ import numpy as np
 
 from gate.backends.detections import Detections
 from gate.errors import InputError
+from gate.results.backend import REFERENCE_BACKEND
 from gate.results.consistency import BackendConsistency, ImageConsistency
 
 DEFAULT_IOU = 0.9
@@ -72,7 +73,7 @@ def compare_detections(
     *,
     backend: str,
     score_threshold: float,
-    reference_name: str = "torch",
+    reference_name: str = REFERENCE_BACKEND,
     iou_threshold: float = DEFAULT_IOU,
     worst_images: int = 10,
 ) -> BackendConsistency:

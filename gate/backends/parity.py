@@ -18,6 +18,7 @@ import numpy as np
 from gate.backends.base import Backend
 from gate.backends.preprocess import PreparedBatch
 from gate.errors import InputError
+from gate.results.backend import REFERENCE_BACKEND
 from gate.results.parity import ParityEntry, PreprocessingParity, SettingDifference
 from gate.storage import canonical_json, sha256_bytes
 
@@ -52,7 +53,7 @@ def setting_differences(backend: Backend) -> list[SettingDifference]:
 
 
 def check_preprocessing_parity(
-    backends: Sequence[Backend], images: Sequence[tuple[int, np.ndarray]], reference: str = "torch"
+    backends: Sequence[Backend], images: Sequence[tuple[int, np.ndarray]], reference: str = REFERENCE_BACKEND
 ) -> PreprocessingParity:
     """Hash every backend's prepared probe batch and compare it with the reference backend's."""
     if not images:

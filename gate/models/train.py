@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from gate import __version__
 from gate.backends.preprocess import to_model_input
 from gate.data.dataset import DetectionDataset, read_rgb
 from gate.errors import InputError, RefusedError
@@ -47,32 +46,19 @@ from gate.cards.classes import ClassMap, class_view, resolve_classes, select_ima
 from gate.models.evaluate import coco_metrics, image_errors, summarize_errors
 from gate.cards.recipe import Recipe, load_recipe
 from gate.models.sampling import draw_batch, repeat_factors, sampling_probabilities, update_mining_weights
+from gate.provenance import library_versions
 from gate.storage import atomic_write_json, check_output_dir, sha256_file, staged_dir
 
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_STATE = "trainer_state.pt"
 TRAINING_DIR = "training"
+TRAINING_LIBRARIES = ("tsrgate", "torch", "transformers", "numpy", "pillow")  # recorded in the card
 _STREAM_SAMPLING, _STREAM_VIEW, _STREAM_MINING, _STREAM_TORCH, _STREAM_PRETRAIN = 1, 2, 3, 4, 5
 
 
 def default_work_dir(out: Path) -> Path:
     """Where checkpoints live while training (`.cache/` is ignored by git)."""
     return Path(".cache") / "tsrgate-train" / out.name
-
-
-def library_versions() -> dict[str, str]:
-    import numpy
-    import PIL
-    import torch
-    import transformers
-
-    return {
-        "tsrgate": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "numpy": numpy.__version__,
-        "pillow": PIL.__version__,
-    }
 
 
 @dataclass
@@ -478,7 +464,7 @@ def _train(
                     class_source=classes.source, train_images=len(images), train_boxes=box_count,
                 ),
                 recipe=RecipeRecord(name=recipe.name, sha256=recipe_sha, content=recipe.canonical()),
-                seed=recipe.seed, steps=total, threads=recipe.threads, libraries=library_versions(),
+                seed=recipe.seed, steps=total, threads=recipe.threads, libraries=library_versions(TRAINING_LIBRARIES),
                 repeat_factor_threshold=recipe.sampling.repeat_factor_threshold,
                 initialized_from=initialized_from,
                 backbone_pretraining=history.get("backbone_pretraining"),

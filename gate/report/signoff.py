@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gate.results.verdict import GateVerdict
 from gate.errors import GateError
 from gate.report import sections
 from gate.report.history import TrendSection
+from gate.results.backend import REFERENCE_BACKEND
+from gate.results.verdict import GateVerdict
 from gate.storage import sha256_file
 
 @dataclass
@@ -52,7 +53,7 @@ def baseline_history_rows(store, line: str) -> list[BaselineVersionRow]:
             record = load_run(version.results_path, verify=False)
             row.model = f"{record.model.name} {record.model.version}"
             row.weights_sha256 = record.model.weights_sha256
-            row.ap = {e.suite: e.summary.get("ap") for e in record.entries if e.backend == "torch" and e.status == "ok"}
+            row.ap = {e.suite: e.summary.get("ap") for e in record.entries if e.backend == REFERENCE_BACKEND and e.status == "ok"}
         except GateError as exc:
             row.note = str(exc)
         rows.append(row)
@@ -76,7 +77,7 @@ def suite_summaries(verdict: GateVerdict) -> list[SuiteSummary]:
         if suite.name not in verdict.suites:
             continue
         whole = {r.metric: r for r in verdict.comparisons
-                 if r.suite == suite.name and r.backend == "torch" and r.class_name is None and r.size is None}
+                 if r.suite == suite.name and r.backend == REFERENCE_BACKEND and r.class_name is None and r.size is None}
         outcomes = [o for o in verdict.outcomes if o.suite == suite.name]
         rows.append(SuiteSummary(name=suite.name, version=suite.version, manifest_sha256=suite.manifest_sha256,
                                  ap=whole.get("ap"), ap50=whole.get("ap50"),
@@ -99,7 +100,7 @@ def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, hi
     labels = [f"{h.version} {h.model}" for h in history] + [f"candidate {verdict.candidate.model.name} "
                                                             f"{verdict.candidate.model.version}"]
     candidate_ap = {r.suite: r.candidate for r in verdict.comparisons
-                    if r.metric == "ap" and r.backend == "torch" and r.class_name is None and r.size is None}
+                    if r.metric == "ap" and r.backend == REFERENCE_BACKEND and r.class_name is None and r.size is None}
     series = {suite: [h.ap.get(suite) for h in history] + [candidate_ap.get(suite)] for suite in suites}
     baselines_svg = series_svg(labels, series, "AP (torch)", f"line {line}: promoted baselines and this candidate",
                                highlight_last=True)

@@ -31,7 +31,7 @@ class BackendConsistency(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: str
-    reference: str = "torch"
+    reference: str = REFERENCE_BACKEND
     iou_threshold: float = Field(gt=0, le=1)
     score_threshold: float = Field(ge=0, le=1)
     images: int
