@@ -17,16 +17,12 @@ import numpy as np
 from gate.backends.detections import Detections
 from gate.backends.postprocess import box_iou_one_to_many
 from gate.data.coco import CocoDataset
+from gate.eval.sizes import TRAFFIC_SIGN_BUCKETS
 from gate.cards.card import MetricsRecord
 
 
-# Area ranges of gate.eval's traffic-sign size scheme (inclusive ends, as pycocotools tests them).
-SIGN_SIZE_BUCKETS: tuple[tuple[str, tuple[float, float]], ...] = (
-    ("tiny", (0.0, 16.0**2)),
-    ("small", (16.0**2, 32.0**2)),
-    ("medium", (32.0**2, 96.0**2)),
-    ("large", (96.0**2, 1e5**2)),
-)
+# gate.eval's traffic-sign size scheme as (name, area range) pairs (inclusive ends, as pycocotools tests them).
+SIGN_SIZE_BUCKETS: tuple[tuple[str, tuple[float, float]], ...] = tuple((b.name, b.key) for b in TRAFFIC_SIGN_BUCKETS)
 
 
 def _coco_api(gt: CocoDataset):
