@@ -10,12 +10,18 @@ import json
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError, describe_validation_error
 from gate.storage import atomic_write_json
 
 A = TypeVar("A", bound="Artifact")
+
+
+class Strict(BaseModel):
+    """A section of a stage file that refuses unknown keys (a typo or a file of another version)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Artifact(BaseModel):

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from gate.results.artifact import Artifact
+from gate.results.artifact import Artifact, Strict
 from gate.results.backend import BackendDescription
 
 LATENCY_FILE = "latency.json"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LatencyStats(_Strict):
+class LatencyStats(Strict):
     """Milliseconds over the timed runs (percentiles by linear interpolation)."""
 
     runs: int
@@ -39,7 +35,7 @@ class LatencyStats(_Strict):
                    mean_ms=float(ms.mean()), min_ms=float(ms.min()), max_ms=float(ms.max()))
 
 
-class LatencyResult(_Strict):
+class LatencyResult(Strict):
     """One backend's latency at batch 1, with the facts needed to trust or reproduce the number."""
 
     backend: str
@@ -62,7 +58,7 @@ class LatencyResult(_Strict):
     description: BackendDescription
 
 
-class InterleavedLatency(_Strict):
+class InterleavedLatency(Strict):
     """Two backends timed alternately (A B A B ...) in one process; ratios are a / b."""
 
     order: str = "ABAB"

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from gate.results.artifact import Artifact
+from gate.results.artifact import Artifact, Strict
 
 PARITY_FILE = "parity.json"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SettingDifference(_Strict):
+class SettingDifference(Strict):
     setting: str
     card: Any
     backend: Any
 
 
-class ParityEntry(_Strict):
+class ParityEntry(Strict):
     backend: str
     tensor_sha256: str
     shape: list[int]
