@@ -92,16 +92,13 @@ def latency_rows(candidate: ResultsFolder, baseline: ResultsFolder, suites: list
     if can_interleave:
         from gate.backends import create_backend
         from gate.backends.latency import measure_latency_interleaved
+        from gate.backends.parity import probe_images
         from gate.suites import open_suite
 
         settings = candidate.record.config.latency
         first = candidate.record.suite(suites[0])
         suite = open_suite(first.folder or first.name)
-        images = []
-        for loaded in suite.iter_images():
-            images.append((loaded.info.id, loaded.pixels))
-            if len(images) == settings.images:
-                break
+        images = probe_images(suite, settings.images)
         info.measured = f"interleaved A/B in one process on {len(images)} images of suite {suite.name}"
         for name in both_ok:
             log(f"latency [{name}]: candidate and baseline timed interleaved")
