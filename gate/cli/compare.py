@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import baselines_dir_option, history_db_option
 from gate.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -47,10 +48,10 @@ def print_summary(verdict, out_dir: Path | None) -> None:
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="Policy YAML (default: the built-in default policy).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="Gate config giving the policy and baseline.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for verdict.json and the reports.")
-@click.option("--baselines-dir", type=click.Path(path_type=Path), default=None, help="Baselines folder (default: $TSRGATE_BASELINES or ./baselines).")
+@baselines_dir_option
 @click.option("--no-latency", is_flag=True, help="Do not re-time the two models interleaved; use the stored latencies.")
 @click.option("--github/--no-github", default=None, help="Emit GitHub annotations and job summary (default: on when GITHUB_ACTIONS=true).")
-@click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database.")
+@history_db_option
 @click.option("--no-history", is_flag=True, help="Do not record this comparison in the history.")
 def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history) -> None:
     """Compare CANDIDATE results with BASELINE (a results folder or a baseline line); exit 0 pass, 1 fail, 2 error."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import threads_option
+
 
 @click.command()
 @click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path), help="COCO dataset folder.")
@@ -57,7 +59,7 @@ def ingest(src, card_path, out, name, trust_pickle, force) -> None:
 @click.option("--split", default=None, help="Only images whose TAG equals VALUE, as TAG=VALUE (e.g. split=test).")
 @click.option("--limit", type=int, default=None, help="Only the first N selected images.")
 @click.option("--batch-size", type=int, default=4, show_default=True)
-@click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
+@threads_option()
 @click.option("--evaluate", is_flag=True, help="Also print COCO AP (pycocotools) against the dataset's boxes.")
 @click.option("--gt-out", type=click.Path(path_type=Path), default=None,
               help="Write the ground truth as the model's classes see it (for supercategory models).")
@@ -114,7 +116,7 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--suite", "suite_names", multiple=True, required=True, help="Suite name (repeatable).")
 @click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
+@threads_option()
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
 def measure(model_dir, suite_names, backend_name, threads, record) -> None:
     """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
