@@ -14,6 +14,7 @@ import re
 from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
+from gate.report.view import ReportView
 
 REPORT_MARKER = "<!-- tsrgate-report -->"
 MAX_CHARS = 60_000
@@ -105,7 +106,8 @@ def _report_line(report_location: str | None) -> str:
     return f"Full report: {where}."
 
 
-def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int) -> str:
+def _compose(view: ReportView, report_location: str | None, table_limit: int) -> str:
+    verdict = view.verdict
     c = verdict.counts
     confidence = verdict.bootstrap.confidence
     lines = [
@@ -122,32 +124,34 @@ def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int
         f"{c['insufficient_support']} insufficient support, {c['not_run']} not run.",
         "",
     ]
-    flagged = sections.sorted_outcomes(verdict, ("fail", "warn"))
+    flagged = view.flagged
     if flagged:
         lines += ["### Failing and warning rules", ""]
         lines += _rules_table(flagged, table_limit, confidence)
         lines.append("")
     else:
         lines += ["No rule failed or warned.", ""]
-    regressions = sections.top_regressions(verdict, count=3)
+    regressions = view.regressions[:3]
     lines += ["### Top regressions", ""]
     if regressions:
         lines += [_regression_line(i, r) for i, r in enumerate(regressions, start=1)]
     else:
         lines.append("No metric got worse on any judged scope.")
     lines += ["", "### Backends", ""]
-    lines += [_backend_line(verdict, status) for status in sections.backend_statuses(verdict)]
+    lines += [_backend_line(verdict, status) for status in view.backends]
     for note in verdict.notes[:table_limit]:
         lines.append(f"- note: {md_escape(_shorten(note))}")
     lines += ["", _report_line(report_location), ""]
     return "\n".join(lines)
 
 
-def render_markdown(verdict: GateVerdict, report_location: str | None = None, max_chars: int = MAX_CHARS) -> str:
-    """The PR-comment Markdown of a verdict, at most `max_chars` characters."""
+def render_markdown(source: GateVerdict | ReportView, report_location: str | None = None,
+                    max_chars: int = MAX_CHARS) -> str:
+    """The PR-comment Markdown of a verdict (or its view), at most `max_chars` characters."""
+    view = ReportView.of(source)
     limit = 50
-    text = _compose(verdict, report_location, limit)
+    text = _compose(view, report_location, limit)
     while len(text) > max_chars and limit > 0:
         limit //= 2
-        text = _compose(verdict, report_location, limit)
+        text = _compose(view, report_location, limit)
     return text

@@ -91,11 +91,12 @@ def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, hi
     """The sign-off HTML (self-contained, like the verdict report)."""
     from gate import __version__
     from gate.policy import GATE_METRICS
-    from gate.report.evidence import VerdictEvidence
-    from gate.report.plots import latency_svg, series_svg, LatencyBar
+    from gate.report.html import latency_bars
+    from gate.report.plots import latency_svg, series_svg
     from gate.report.templating import render_template, trusted_markup
+    from gate.report.view import ReportView
 
-    evidence = VerdictEvidence(verdict)
+    view = ReportView(verdict)
     suites = [s.name for s in suite_summaries(verdict)]
     labels = [f"{h.version} {h.model}" for h in history] + [f"candidate {verdict.candidate.model.name} "
                                                             f"{verdict.candidate.model.version}"]
@@ -104,28 +105,26 @@ def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, hi
     series = {suite: [h.ap.get(suite) for h in history] + [candidate_ap.get(suite)] for suite in suites}
     baselines_svg = series_svg(labels, series, "AP (torch)", f"line {line}: promoted baselines and this candidate",
                                highlight_last=True)
-    latency = sections.latency_rows(verdict, evidence)
-    bars = [LatencyBar(backend=r.backend, candidate_p50=r.candidate_p50, candidate_p99=r.candidate_p99,
-                       baseline_p50=r.baseline_p50, baseline_p99=r.baseline_p99) for r in latency if r.candidate_p50]
+    bars = latency_bars(view.latency)
     return render_template(
         "signoff.html.j2",
         v=verdict, line=line, baseline_version=baseline_version, plan=plan,
         banner_label=sections.OUTCOME_LABELS[verdict.outcome],
         directions={name: metric.higher_is_better for name, metric in GATE_METRICS.items()},
-        failing=sections.sorted_outcomes(verdict, ("fail",)),
-        warnings=sections.sorted_outcomes(verdict, ("warn",)),
-        not_judged=sections.sorted_outcomes(verdict, ("insufficient_support", "not_run")),
+        failing=view.outcomes["fail"],
+        warnings=view.outcomes["warn"],
+        not_judged=view.not_judged,
         suite_rows=suite_summaries(verdict),
-        backends=sections.backend_statuses(verdict),
-        backend_ap=sections.backend_ap_table(verdict, evidence),
-        consistency=sections.consistency_rows(verdict, evidence),
-        latency=latency,
+        backends=view.backends,
+        backend_ap=view.backend_ap,
+        consistency=view.consistency,
+        latency=view.latency,
         latency_plot=trusted_markup(latency_svg(bars)) if bars else None,
         history=history, history_suites=suites,
         baselines_plot=trusted_markup(baselines_svg),
         trend=trend, trend_svg=trusted_markup(trend.svg) if trend.svg else None,
         verdict_file=str(verdict_path), verdict_sha256=sha256_file(verdict_path),
-        evidence_problems=evidence.problems,
+        evidence_problems=view.evidence.problems,
         prepared_by=prepared_by or "",
         tsrgate_version=__version__,
     )
