@@ -46,7 +46,12 @@ class Artifact(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            raise InputError(describe_validation_error(exc, cls.what), path=path) from None
+            raise InputError(cls.describe_invalid(exc), path=path) from None
+
+    @classmethod
+    def describe_invalid(cls, exc: ValidationError) -> str:
+        """The one line that names the first invalid field."""
+        return describe_validation_error(exc, cls.what)
 
     @classmethod
     def check_header(cls, raw: object, path: Path) -> None:

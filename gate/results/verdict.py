@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from gate import __version__
 from gate.errors import InputError
@@ -90,6 +90,12 @@ class GateVerdict(Artifact):
 
     def warnings(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.outcome == "warn"]
+
+    @classmethod
+    def describe_invalid(cls, exc: ValidationError) -> str:
+        # Verdicts are edited by hand to argue with them; name the field the way a JSON path reads.
+        err = exc.errors()[0]
+        return f"field '{'.'.join(map(str, err['loc']))}': {err['msg']}"
 
     @classmethod
     def check_header(cls, raw: object, path: Path) -> None:
