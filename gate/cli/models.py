@@ -65,47 +65,29 @@ def ingest(src, card_path, out, name, trust_pickle, force) -> None:
               help="Write the ground truth as the model's classes see it (for supercategory models).")
 def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, threads, evaluate, gt_out) -> None:
     """Run MODEL_DIR over the images of DATA_DIR; write COCO results and/or print AP."""
-    from gate.backends import create_backend
     from gate.backends.detections import detections_to_coco_results
-    from gate.backends.predict import predict_dataset
     from gate.data.coco import save_coco
-    from gate.data.dataset import DetectionDataset
     from gate.errors import InputError
-    from gate.cards.card import load_card
-    from gate.cards.classes import card_class_map, class_view, results_category_ids, select_images
-    from gate.models.evaluate import coco_metrics
+    from gate.models.evaluate import coco_metrics, predict_model_folder
     from gate.storage import atomic_write_json
 
     if out is None and not evaluate and gt_out is None:
         raise InputError("nothing to do: pass --out, --evaluate or --gt-out")
-    card = load_card(model_dir)
-    dataset = DetectionDataset.load(data_dir)
-    if split:
-        tag, sep, value = split.partition("=")
-        if not sep:
-            raise InputError(f"--split: expected TAG=VALUE, got {split!r}")
-        ids = select_images(dataset.coco, tag, [value])
-        if not ids:
-            raise InputError(f"no image has {tag}={value}", path=dataset.annotations_path)
-    else:
-        ids = [img.id for img in dataset.images]
-    ids = ids[:limit] if limit else ids
-    recipe_classes = card.training.recipe.content.get("classes") if card.training else None
-    classes = card_class_map(card.class_names, dataset.coco, recipe_classes, dataset.annotations_path)
-    backend = create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8)
-    with backend:
-        detections = predict_dataset(backend, dataset, ids, batch_size=batch_size, progress=True)
-    category_ids, native = results_category_ids(classes, dataset.coco)
+    tag, sep, value = (split or "").partition("=")
+    if split and not sep:
+        raise InputError(f"--split: expected TAG=VALUE, got {split!r}")
+    found = predict_model_folder(model_dir, data_dir, tag or None, [value], limit=limit, backend_name=backend_name,
+                                 threads=threads, batch_size=batch_size, progress=True)
+    detections = found.detections
     if out is not None:
-        atomic_write_json(out, detections_to_coco_results(detections, category_ids))
-        note = "" if native else " (category ids are the model's classes 1..K; see --gt-out)"
-        click.echo(f"wrote {out}: {sum(len(d) for d in detections)} detections on {len(ids)} images{note}")
-    view = class_view(dataset.coco, classes, set(ids))
+        atomic_write_json(out, detections_to_coco_results(detections, found.category_ids))
+        note = "" if found.native_categories else " (category ids are the model's classes 1..K; see --gt-out)"
+        click.echo(f"wrote {out}: {sum(len(d) for d in detections)} detections on {len(found.image_ids)} images{note}")
     if gt_out is not None:
-        save_coco(view, gt_out)
-        click.echo(f"wrote {gt_out}: ground truth in the model's {len(card.class_names)} classes")
+        save_coco(found.ground_truth, gt_out)
+        click.echo(f"wrote {gt_out}: ground truth in the model's {len(found.card.class_names)} classes")
     if evaluate:
-        record = coco_metrics(view, detections, split=split or "all")
+        record = coco_metrics(found.ground_truth, detections, split=split or "all")
         click.echo(f"AP {record.ap:.3f}  AP50 {record.ap50:.3f}  AP75 {record.ap75:.3f}  AP_small {record.ap_small:.3f}  "
                    f"AP_medium {record.ap_medium:.3f}  AP_large {record.ap_large:.3f}  AR100 {record.ar100:.3f}")
         for name, value in record.per_class_ap50.items():

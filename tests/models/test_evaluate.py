@@ -111,3 +111,20 @@ def test_measure_records_suite_numbers_in_a_copy_of_the_card(gate_env, run_cli, 
     [suite_record] = [r for r in load_card(copy).evaluation if r.split.startswith("suite shapes-clean")]
     assert 0 <= suite_record.ap50 <= 1 and (copy / "model.safetensors").read_bytes() == weights_before
     assert run_cli("measure", copy, "--suite", "nope").exit_code == 2
+
+
+def test_cli_predict_writes_results_and_prints_ap(run_cli, trained_model_dir, shapes_data, tmp_path):
+    import json
+
+    from gate.data.dataset import DetectionDataset
+
+    out = tmp_path / "results.json"
+    result = run_cli("predict", trained_model_dir, shapes_data, "--split", "split=val", "--out", out, "--evaluate",
+                     "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "AP " in result.output and "AP50 " in result.output
+    val = {img.id for img in DetectionDataset.load(shapes_data).images if img.tags.get("split") == "val"}
+    written = json.loads(out.read_text())
+    assert written and {r["image_id"] for r in written} <= val
+    bad = run_cli("predict", trained_model_dir, shapes_data, "--split", "val", "--evaluate")
+    assert bad.exit_code == 2 and "expected TAG=VALUE" in bad.output
