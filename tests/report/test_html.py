@@ -54,7 +54,7 @@ def test_heatmap_marks_significant_cells_and_greys_unjudged(verdict):
     assert set(suites) == set(verdict.suites)
     planted = [cells[("yellow_triangle", s)] for s in suites]
     assert all(c.judged and c.delta < 0 and c.ci_excludes_zero for c in planted)
-    floor = verdict.bootstrap["min_support"]
+    floor = verdict.bootstrap.min_support
     for cell in cells.values():
         if cell.support is not None and cell.support < floor:
             assert not cell.judged
