@@ -92,8 +92,8 @@ def prepare_signoff(
 ) -> SignoffOutcome:
     """Run (or reuse), compare under the release policy, and write the sign-off HTML and its verdict JSON.
 
-    With `record_history` the run (when not reused) and the comparison are recorded in the history
-    database first, so the document's trend includes this candidate.
+    With `record_history` the run (once: a reused run is not recorded again) and the comparison are recorded
+    in the history database first, so the document's trend includes this candidate.
     """
     from gate.baselines import BaselineStore
     from gate.cards.card import load_card
