@@ -47,10 +47,14 @@ def resolve_gate_config(path: str | Path | None, *, suites: list[str] | None = N
     settings |= {key: value for key, value in overrides.items() if value is not None}
     if not latency:
         settings["latency"] = dict(settings.get("latency", {}), enabled=False)
+    return _validated(settings, None)
+
+
+def _validated(raw: object, path: Path | None) -> GateConfig:
     try:
-        return GateConfig.model_validate(settings)
+        return GateConfig.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "config")) from None
+        raise InputError(describe_validation_error(exc, "config"), path=path) from None
 
 
 def load_gate_config(path: str | Path) -> GateConfig:
@@ -61,7 +65,4 @@ def load_gate_config(path: str | Path) -> GateConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
-    try:
-        return GateConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "config"), path=path) from None
+    return _validated(raw, path)
