@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gate.backends.exports import CalibrationRecord, ExportRecord, Int8ExportSettings, ensure_export
+from gate.backends.exports import CalibrationRecord, ExportRecord, Int8ExportSettings
 from gate.backends.onnx_export import check_onnx_file, graph_io, onnx_library_versions
 from gate.backends.preprocess import preprocess
 from gate.errors import InputError
-from gate.models.card import ModelCard
+from gate.cards.card import ModelCard
 from gate.storage import sha256_bytes, sha256_file
 
 INT8_EXPORT_FILE = "model.int8.onnx"
@@ -69,7 +69,7 @@ def _generated_training_world(card: ModelCard) -> tuple[Path, str | None] | None
     if info.get("generator") != "tsrgate.data.synth" or not {"images", "seed", "world_version"} <= set(info):
         return None
     from gate.data.synth import WORLD_VERSION
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
     from gate.suites.source import ensure_world
     from gate.suites.spec import SuiteSource, SynthSource
 
@@ -84,7 +84,7 @@ def _generated_training_world(card: ModelCard) -> tuple[Path, str | None] | None
 def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSettings) -> CalibrationSource:
     """Where the calibration images come from: `settings.calibration_data`, else the card's training dataset."""
     from gate.data.dataset import DetectionDataset
-    from gate.models.classes import select_images
+    from gate.cards.classes import select_images
 
     if settings.calibration_data is not None:
         path = Path(settings.calibration_data)
@@ -182,10 +182,11 @@ def _quiet_modelopt(log: io.StringIO):
         modelopt_logger.propagate = propagate
 
 
-def export_int8(model_dir: Path, card: ModelCard, settings: Int8ExportSettings, dest: Path, key: str) -> ExportRecord:
-    """Write `dest/model.int8.onnx` (explicit Q/DQ) and `dest/quantize.log`; return the (unstored) record."""
+def export_int8(model_dir: Path, card: ModelCard, settings: Int8ExportSettings, dest: Path, key: str,
+                source: ExportRecord) -> ExportRecord:
+    """Quantize the fp32 ONNX export `source` into `dest/model.int8.onnx` (explicit Q/DQ) and `dest/quantize.log`;
+    return the (unstored) record."""
     started = time.perf_counter()
-    source = ensure_export(model_dir, "onnx", settings.onnx)
     input_name, batch = check_onnx_file(source.path, card)
     tensor, calibration = calibration_tensor(card, model_dir, settings, batch or 1)
     target = dest / INT8_EXPORT_FILE

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from gate.storage import sha256_bytes
-from gate.suites import locations
+from gate import locations
 from gate.suites.catalog import suite_names, suite_versions
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest, pixels_sha256
 from gate.suites.render import render, steps_from_manifest

@@ -291,7 +291,7 @@ def _round(value: float, digits: int) -> float:
 
 def default_workers(images: int) -> int:
     """Two worker processes for worlds big enough to repay starting them, else render in-process."""
-    from gate.backends.machine import cpu_count
+    from gate.machine import cpu_count
 
     return 1 if images < 48 else max(1, min(2, cpu_count()))
 

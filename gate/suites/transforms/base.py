@@ -141,15 +141,6 @@ def box_pixel_mask(box: tuple[float, float, float, float], height: int, width: i
     return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
 
 
-def ellipse_mask(box: tuple[float, float, float, float], height: int, width: int, shrink: float = 1.0) -> np.ndarray:
-    """A (H, W) float mask of the ellipse inscribed in a box (the face of a round sign, roughly)."""
-    x0, y0, x1, y1 = box
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    rx, ry = max((x1 - x0) / 2 * shrink, 0.5), max((y1 - y0) / 2 * shrink, 0.5)
-    yy, xx = np.mgrid[0:height, 0:width]
-    return (((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2 <= 1.0).astype(np.float64)
-
-
 def horizon_row(height: int, horizon: float) -> float:
     """The image row of the horizon, given as a fraction of the height from the top."""
     return horizon * height

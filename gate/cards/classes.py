@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gate.data.coco import CocoAnnotation, CocoCategory, CocoDataset
 from gate.errors import InputError
-from gate.models.recipe import ClassesSection
+from gate.cards.recipe import ClassesSection
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate.errors import InputError, describe_validation_error
-from gate.models.card import PostprocessingSpec, PreprocessingSpec, SplitSelector
+from gate.cards.card import PostprocessingSpec, PreprocessingSpec, SplitSelector
 from gate.storage import canonical_json, sha256_bytes
 
 

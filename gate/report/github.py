@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 
 
 def _escape(text: str) -> str:

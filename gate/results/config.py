@@ -37,6 +37,26 @@ class GateConfig(BaseModel):
     latency: LatencySettings = Field(default_factory=LatencySettings)
 
 
+def resolve_gate_config(path: str | Path | None, *, suites: list[str] | None = None, backends: list[str] | None = None,
+                        threads: int | None = None, latency: bool = True) -> GateConfig:
+    """The config file at `path` (if any) with command-line overrides applied; suites must come from one of them."""
+    settings = load_gate_config(path).model_dump() if path else {}
+    if not settings and not suites:
+        raise InputError("no suites given: pass --suites or --config")
+    overrides = {"suites": suites or None, "backends": backends or None, "threads": threads}
+    settings |= {key: value for key, value in overrides.items() if value is not None}
+    if not latency:
+        settings["latency"] = dict(settings.get("latency", {}), enabled=False)
+    return _validated(settings, None)
+
+
+def _validated(raw: object, path: Path | None) -> GateConfig:
+    try:
+        return GateConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc, "config"), path=path) from None
+
+
 def load_gate_config(path: str | Path) -> GateConfig:
     path = Path(path)
     if not path.is_file():
@@ -45,7 +65,4 @@ def load_gate_config(path: str | Path) -> GateConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
-    try:
-        return GateConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "config"), path=path) from None
+    return _validated(raw, path)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from gate import __version__
-from gate.errors import InputError, describe_validation_error
-from gate.results import load_results_index
+from gate.errors import InputError
+from gate.results.artifact import Artifact
+from gate.results.backend import BackendStatus
+from gate.results.config import GateConfig
 
 RUN_FILE = "run.json"
 RUN_FORMAT = 1
@@ -82,14 +83,16 @@ class ExecutorRecord(BaseModel):
                 f"{self.shard_images} images{hosts}, {self.max_retries} retries per shard)")
 
 
-class RunRecord(BaseModel):
+class RunRecord(Artifact):
+    what = "run record"
+
     format: int = RUN_FORMAT
     kind: Literal["tsrgate_run"] = "tsrgate_run"
     tsrgate_version: str = __version__
     created_at: str
     model: ModelProvenance
     suites: list[SuiteProvenance]
-    backends: list[dict[str, Any]]  # per backend: name, status, reason, description
+    backends: list[BackendStatus]
     entries: list[RunEntry]
     consistency_files: dict[str, str] = Field(default_factory=dict)  # suite -> file
     parity_file: str | None = None
@@ -97,7 +100,7 @@ class RunRecord(BaseModel):
     libraries: dict[str, str] = Field(default_factory=dict)
     machine: dict[str, Any] = Field(default_factory=dict)
     git_commit: str | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: GateConfig
     executor: ExecutorRecord = Field(default_factory=ExecutorRecord)  # older records ran in-process
 
     def entry(self, suite: str, backend: str) -> RunEntry | None:
@@ -106,21 +109,16 @@ class RunRecord(BaseModel):
     def suite(self, name: str) -> SuiteProvenance | None:
         return next((s for s in self.suites if s.name == name), None)
 
+    def backend(self, name: str) -> BackendStatus | None:
+        return next((b for b in self.backends if b.name == name), None)
 
-def load_run(folder: str | Path, verify: bool = True) -> RunRecord:
-    """Load a results folder's run record after verifying the folder's seal."""
-    folder = Path(folder)
-    load_results_index(folder, verify=verify)
-    path = folder / RUN_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"not a tsrgate run results folder (no {RUN_FILE})", path=folder) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"unreadable run record ({exc})", path=path) from None
-    if raw.get("format") != RUN_FORMAT:
-        raise InputError(f"run record format {raw.get('format')!r} not supported (expected {RUN_FORMAT})", path=path)
-    try:
-        return RunRecord.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "run record"), path=path) from None
+    def backends_ok(self) -> list[str]:
+        """Names of the backends that loaded and ran."""
+        return [b.name for b in self.backends if b.ok]
+
+    @classmethod
+    def check_header(cls, raw: object, path: Path) -> None:
+        super().check_header(raw, path)
+        if raw.get("format") != RUN_FORMAT:
+            raise InputError(f"run record format {raw.get('format')!r} not supported (expected {RUN_FORMAT})",
+                             path=path)

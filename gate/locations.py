@@ -16,7 +16,7 @@ CACHE_ENV = "TSRGATE_CACHE"
 
 def repo_root() -> Path:
     """The checkout the package runs from (relative dataset paths in specs are resolved against it)."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]
 
 
 def suites_root(override: str | Path | None = None) -> Path:

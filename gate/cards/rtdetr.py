@@ -160,7 +160,7 @@ def count_parameters(model) -> int:
 
 def load_detector(folder: str | Path, card=None):
     """The card and the eval-mode torch model of a safetensors model folder (hash checked)."""
-    from gate.models.card import load_card, verify_weights_file
+    from gate.cards.card import load_card, verify_weights_file
 
     folder = Path(folder)
     if card is None:

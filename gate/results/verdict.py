@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,8 +10,9 @@ from pydantic import BaseModel, Field, ValidationError
 from gate import __version__
 from gate.errors import InputError
 from gate.policy import MetricComparison, RuleOutcome
-from gate.run.record import ModelProvenance, SuiteProvenance
-from gate.storage import atomic_write_json
+from gate.results.artifact import Artifact
+from gate.results.backend import BackendStatus
+from gate.results.record import ModelProvenance, SuiteProvenance
 
 VERDICT_FORMAT = 1
 VERDICT_FILE = "verdict.json"
@@ -26,7 +26,7 @@ class SideProvenance(BaseModel):
     created_at: str
     model: ModelProvenance
     suites: list[SuiteProvenance]
-    backends: list[dict[str, Any]]
+    backends: list[BackendStatus]
     libraries: dict[str, str]
     machine: dict[str, Any]
     git_commit: str | None = None
@@ -38,7 +38,37 @@ class PolicyProvenance(BaseModel):
     sha256: str
 
 
-class GateVerdict(BaseModel):
+class BootstrapSettings(BaseModel):
+    """How the accuracy CIs were drawn (from the policy's defaults)."""
+
+    method: str = "paired image bootstrap, percentile CI"
+    resamples: int
+    confidence: float
+    seed: int
+    min_support: int
+
+
+class LatencyRatios(BaseModel):
+    """One backend's p50/p99 latency on both sides and their candidate/baseline ratios."""
+
+    candidate_p50_ms: float
+    baseline_p50_ms: float
+    candidate_p99_ms: float
+    baseline_p99_ms: float
+    latency_p50_ratio: float
+    latency_p99_ratio: float
+
+
+class VerdictLatency(BaseModel):
+    """Latency ratios per backend measured on both sides, and how they were measured."""
+
+    backends: dict[str, LatencyRatios] = Field(default_factory=dict)
+    measured: str = ""
+
+
+class GateVerdict(Artifact):
+    what = "verdict"
+
     format: int = VERDICT_FORMAT
     kind: Literal["tsrgate_verdict"] = "tsrgate_verdict"
     tsrgate_version: str = __version__
@@ -48,8 +78,8 @@ class GateVerdict(BaseModel):
     candidate: SideProvenance
     baseline: SideProvenance
     suites: list[str]
-    bootstrap: dict[str, Any]
-    latency: dict[str, Any] = Field(default_factory=dict)
+    bootstrap: BootstrapSettings
+    latency: VerdictLatency = Field(default_factory=VerdictLatency)
     counts: dict[str, int]
     outcomes: list[RuleOutcome]
     comparisons: list[MetricComparison]
@@ -61,8 +91,19 @@ class GateVerdict(BaseModel):
     def warnings(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.outcome == "warn"]
 
-    def save(self, path: str | Path) -> None:
-        atomic_write_json(path, self.model_dump(mode="json"))
+    @classmethod
+    def describe_invalid(cls, exc: ValidationError) -> str:
+        # Verdicts are edited by hand to argue with them; name the field the way a JSON path reads.
+        err = exc.errors()[0]
+        return f"field '{'.'.join(map(str, err['loc']))}': {err['msg']}"
+
+    @classmethod
+    def check_header(cls, raw: object, path: Path) -> None:
+        if not isinstance(raw, dict) or raw.get("kind") != "tsrgate_verdict":
+            raise InputError("not a tsrgate verdict (field 'kind' is not 'tsrgate_verdict')", path=path)
+        if raw.get("format") != VERDICT_FORMAT:
+            raise InputError(f"field 'format': verdict format {raw.get('format')!r} is not supported "
+                             f"(this tsrgate reads {VERDICT_FORMAT})", path=path)
 
 
 def overall_outcome(outcomes: list[RuleOutcome]) -> Literal["pass", "warn", "fail"]:
@@ -72,23 +113,7 @@ def overall_outcome(outcomes: list[RuleOutcome]) -> Literal["pass", "warn", "fai
 
 def load_verdict(path: str | Path) -> GateVerdict:
     """Load a verdict file; one from another tsrgate format or a hand-edited one is a one-line error naming the field."""
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("verdict file not found", path=path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"verdict is not valid JSON ({exc})", path=path) from None
-    if not isinstance(raw, dict) or raw.get("kind") != "tsrgate_verdict":
-        raise InputError("not a tsrgate verdict (field 'kind' is not 'tsrgate_verdict')", path=path)
-    if raw.get("format") != VERDICT_FORMAT:
-        raise InputError(f"field 'format': verdict format {raw.get('format')!r} is not supported "
-                         f"(this tsrgate reads {VERDICT_FORMAT})", path=path)
-    try:
-        verdict = GateVerdict.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"field '{'.'.join(map(str, err['loc']))}': {err['msg']}", path=path) from None
+    verdict = GateVerdict.load(path)
     expected = overall_outcome(verdict.outcomes)
     if verdict.outcome != expected:
         raise InputError(f"field 'outcome': says {verdict.outcome!r} but its rules give {expected!r} (edited by hand?)",
