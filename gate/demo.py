@@ -17,6 +17,7 @@ from gate.compare.verdict import VERDICT_FILE
 from gate.errors import GateError
 from gate.run import GateConfig, load_gate_config, run_model
 from gate.run.history_hook import record_run
+from gate.storage import ensure_dir
 from gate.suites.locations import repo_root
 
 DEMO_BASELINE = "synth-baseline"
@@ -178,7 +179,7 @@ def run_demo(
 
     log(f"[4/4] compare {DEMO_CANDIDATE} against {DEMO_BASELINE} under the default policy")
     verdict = compare_results(records[DEMO_CANDIDATE], records[DEMO_BASELINE], log=lambda m: log(f"      {m}"))
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out)
     verdict.save(out / VERDICT_FILE)
     from gate.report import write_verdict_reports
 

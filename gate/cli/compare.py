@@ -67,7 +67,9 @@ def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, n
     verdict = compare_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
                               latency=not no_latency, log=lambda m: click.echo(m, err=True))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        from gate.storage import ensure_dir
+
+        ensure_dir(out)
         verdict.save(out / VERDICT_FILE)
         from gate.report import write_verdict_reports
 

@@ -14,7 +14,7 @@ from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness
 from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
-from gate.provenance import utc_now
+from gate.provenance import output_timestamp
 from gate.results import RESULTS_INDEX
 from gate.run.record import RunRecord, load_run
 from gate.storage import sha256_file
@@ -160,7 +160,7 @@ def compare_results(
     counts = Counter(o.outcome for o in outcomes)
     return GateVerdict(
         outcome=overall_outcome(outcomes),
-        created_at=utc_now(),
+        created_at=output_timestamp(cand_record.created_at, base_record.created_at),  # never the clock
         policy=PolicyProvenance(name=policy.name, path=str(policy_path or default_policy_path()), sha256=policy_sha),
         candidate=side_provenance(cand_record, cand_dir),
         baseline=side_provenance(base_record, base_dir),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gate import __version__
 from gate.errors import InputError
+from gate.inputs import read_structured
 from gate.policy import MetricComparison, RuleOutcome
 from gate.run.record import ModelProvenance, SuiteProvenance
 from gate.storage import atomic_write_json
@@ -73,12 +73,7 @@ def overall_outcome(outcomes: list[RuleOutcome]) -> Literal["pass", "warn", "fai
 def load_verdict(path: str | Path) -> GateVerdict:
     """Load a verdict file; one from another tsrgate format or a hand-edited one is a one-line error naming the field."""
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("verdict file not found", path=path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"verdict is not valid JSON ({exc})", path=path) from None
+    raw = read_structured(path, "verdict file", fmt="json")
     if not isinstance(raw, dict) or raw.get("kind") != "tsrgate_verdict":
         raise InputError("not a tsrgate verdict (field 'kind' is not 'tsrgate_verdict')", path=path)
     if raw.get("format") != VERDICT_FORMAT:

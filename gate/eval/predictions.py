@@ -18,6 +18,7 @@ import numpy as np
 from gate.data.coco import CocoDataset
 from gate.errors import InputError
 from gate.eval.groundtruth import GroundTruthArrays, ground_truth_arrays
+from gate.inputs import read_structured
 
 _REQUIRED_KEYS = ("image_id", "category_id", "bbox", "score")
 
@@ -138,12 +139,7 @@ def predictions_from_results(
 def load_predictions(path: str | Path, ground_truth: CocoDataset | GroundTruthArrays) -> PredictionArrays:
     """Read a COCO results JSON file; every problem is one InputError naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("predictions file not found", path=path)
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path=path) from None
+    results = read_structured(path, "predictions file", fmt="json")
     return predictions_from_results(results, ground_truth, source=path)
 
 

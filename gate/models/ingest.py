@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.errors import InputError, RefusedError
+from gate.inputs import read_structured, require_mapping
 from gate.models.card import (
     CARD_JSON,
     CARD_YAML,
@@ -90,10 +91,7 @@ def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: P
     architecture = raw_card.get("architecture") or {}
     draft = architecture.get("config") or {}
     if config_file is not None:
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"config.json is not valid JSON ({exc})", path=config_file) from None
+        config = require_mapping(read_structured(config_file, "config.json", fmt="json"), config_file, "config.json")
         if draft and config_num_labels(draft) != config_num_labels(config):
             raise InputError(
                 f"card's architecture.config has {config_num_labels(draft)} classes, config.json has "

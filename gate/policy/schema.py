@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gate.errors import InputError, describe_validation_error
+from gate.inputs import load_model
 from gate.policy.metrics import GATE_METRICS
 from gate.storage import sha256_file
 
@@ -121,14 +120,5 @@ def default_policy_path(name: str = "default") -> Path:
 def load_policy(path: str | Path | None = None) -> tuple[Policy, str]:
     """Load and validate a policy file; returns the policy and the file's sha256 (for provenance)."""
     path = Path(path) if path is not None else default_policy_path()
-    if not path.is_file():
-        raise InputError("policy file not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
-    try:
-        policy = Policy.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "policy"), path=path) from None
+    policy = load_model(path, Policy, "policy", fmt="yaml")
     return policy, sha256_file(path)

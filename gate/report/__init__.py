@@ -26,10 +26,9 @@ def write_verdict_reports(verdict, out_dir: str | Path, **options) -> dict[str, 
     from gate.report.html import render_html
     from gate.report.junit import render_junit
     from gate.report.markdown import render_markdown
-    from gate.storage import atomic_write_text
+    from gate.storage import atomic_write_text, ensure_dir
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = ensure_dir(out_dir)
     paths = {"html": out_dir / REPORT_HTML, "md": out_dir / SUMMARY_MD, "junit": out_dir / JUNIT_XML}
     atomic_write_text(paths["html"], render_html(verdict, **options))
     atomic_write_text(paths["md"], render_markdown(verdict, report_location=str(paths["html"])))

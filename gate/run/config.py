@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from gate.errors import InputError, describe_validation_error
+from gate.inputs import load_model
 
 DEFAULT_BACKENDS = ["torch", "onnx", "int8"]
 
@@ -38,14 +37,5 @@ class GateConfig(BaseModel):
 
 
 def load_gate_config(path: str | Path) -> GateConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("config file not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
-    try:
-        return GateConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "config"), path=path) from None
+    """Read and validate a gate config YAML; any problem is one InputError naming the file and key."""
+    return load_model(path, GateConfig, "config", fmt="yaml")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from gate import __version__
-from gate.errors import InputError, describe_validation_error
+from gate.errors import InputError
+from gate.inputs import read_structured, require_mapping, validate
 from gate.results import load_results_index
 
 RUN_FILE = "run.json"
@@ -112,15 +112,9 @@ def load_run(folder: str | Path, verify: bool = True) -> RunRecord:
     folder = Path(folder)
     load_results_index(folder, verify=verify)
     path = folder / RUN_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"not a tsrgate run results folder (no {RUN_FILE})", path=folder) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"unreadable run record ({exc})", path=path) from None
+    if not path.is_file():
+        raise InputError(f"not a tsrgate run results folder (no {RUN_FILE})", path=folder)
+    raw = require_mapping(read_structured(path, "run record", fmt="json"), path, "run record")
     if raw.get("format") != RUN_FORMAT:
         raise InputError(f"run record format {raw.get('format')!r} not supported (expected {RUN_FORMAT})", path=path)
-    try:
-        return RunRecord.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "run record"), path=path) from None
+    return validate(raw, RunRecord, path, "run record")
