@@ -14,6 +14,7 @@ from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness
 from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
+from gate.policy.scopes import check_rule_scopes
 from gate.provenance import output_timestamp
 from gate.results import RESULTS_INDEX
 from gate.run.record import RunRecord, load_run
@@ -156,6 +157,7 @@ def compare_results(
         if b["status"] != "ok":
             notes.append(f"{b['name']}: {b['status']} ({b.get('reason', '')})")
 
+    check_rule_scopes(policy, rows, policy_path or default_policy_path())  # a rule that can never apply is an error
     outcomes = apply_policy(policy, rows)
     counts = Counter(o.outcome for o in outcomes)
     return GateVerdict(

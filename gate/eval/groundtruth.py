@@ -36,6 +36,7 @@ class GroundTruthArrays:
     area: np.ndarray  # (G,) float64, the `area` field (w * h when absent)
     ignore: np.ndarray  # (G,) bool: crowd / ignore region
     annotation_id: np.ndarray  # (G,) int64
+    source: str | None = None  # the annotations file, named in messages about this ground truth
 
     @property
     def num_images(self) -> int:
@@ -90,6 +91,7 @@ def ground_truth_arrays(dataset: CocoDataset, source: str | Path | None = None) 
         area=area,
         ignore=ignore,
         annotation_id=annotation_id,
+        source=None if source is None else str(source),
     )
 
 

@@ -157,12 +157,13 @@ def validate_predictions(
         bad_score = ~((preds.score >= 0) & (preds.score <= 1))
     unknown_cat = ~np.isin(preds.category_id, gt.category_ids)
     unknown_img = ~np.isin(preds.image_id, gt.image_ids)
+    truth = f"the ground truth ({gt.source})" if gt.source else "the ground truth"
     checks = [
         (~finite, "NaN or infinite value"),
         (negative & finite, "negative box width or height"),
         (bad_score & finite, "score outside [0, 1]"),
-        (unknown_cat, "category_id not among the ground-truth categories"),
-        (unknown_img, "image_id not among the ground-truth images"),
+        (unknown_cat, f"category_id not among the categories of {truth}"),
+        (unknown_img, f"image_id not among the images of {truth}"),
     ]
     bad = np.zeros(len(preds), dtype=bool)
     for mask, _ in checks:

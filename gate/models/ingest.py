@@ -103,7 +103,13 @@ def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: P
     if "num_labels" not in config and "id2label" not in config:
         raise InputError("config has neither id2label nor num_labels, so its class count is unknown",
                          path=config_file or card_file)
-    return config_to_dict(config_from_dict(config))
+    try:
+        return config_to_dict(config_from_dict(config))
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        where = "" if config_file is not None else "architecture."
+        raise InputError(f"{where}{exc.problem}", path=config_file or card_file) from None
 
 
 def _load_pickle_state(path: Path) -> dict[str, Any]:

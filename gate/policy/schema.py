@@ -18,7 +18,9 @@ class Scope(BaseModel):
     """Where a rule applies. Names may be shell-style patterns (`speed_limit_*`, `gtsdb-*`).
 
     `classes` / `sizes` left out means the rule looks at the whole suite (all classes, all sizes);
-    `"all"` means one check per class (or size bucket).
+    `"all"` means one check per class (or size bucket). Every name listed must match something in
+    the compared results (a typo is a policy error, see gate.policy.scopes) unless `optional` is
+    true: then names the results lack are allowed and a rule matching nothing reports "not run".
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -27,6 +29,7 @@ class Scope(BaseModel):
     backends: Selector = Field(default_factory=lambda: ["torch"])
     classes: Selector | None = None
     sizes: Selector | None = None
+    optional: bool = False
 
 
 class Check(BaseModel):

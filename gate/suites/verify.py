@@ -103,8 +103,12 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
     report = SuiteVerification(manifest.name, manifest.version, manifest_path, sha256_file(manifest_path))
     try:
         check_content_hash(manifest, manifest_path)
+        trusted = True
     except IntegrityError as exc:
-        report.add(manifest_path, exc.problem)
+        # Every later check trusts the manifest's records; with a tampered manifest they would only
+        # add noise, and opening its source can mean generating a whole world first.
+        report.add(manifest_path, f"{exc.problem}; images were not checked against an untrusted manifest")
+        trusted = False
     spec_path = folder / SPEC_FILE
     if spec_path.exists():
         try:
@@ -114,6 +118,8 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
                                       f"{manifest.spec_sha256[:12]} (spec edited without a version bump)")
         except GateError as exc:
             report.add(spec_path, exc.problem)
+    if not trusted:
+        return report
 
     cache_root = locations.cache_root(cache)
     try:
