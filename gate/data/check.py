@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate.data.coco import CocoAnnotation, CocoDataset, CocoImage
 from gate.data.dataset import ANNOTATIONS_FILE, IMAGES_DIR, DetectionDataset
@@ -90,6 +90,8 @@ class DataProblem(BaseModel):
 class AcceptedFinding(BaseModel):
     """A reviewed finding that no longer fails the check; `why` records the decision."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key would silently accept nothing
+
     kind: str
     file: str
     why: str = Field(min_length=1)
@@ -97,6 +99,8 @@ class AcceptedFinding(BaseModel):
 
 class AcceptedFindings(BaseModel):
     """The content of an `--accept` YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
 
     annotations_sha256: str | None = None  # when set, applies only to that exact annotations.json
     accepted: list[AcceptedFinding] = Field(default_factory=list)

@@ -215,8 +215,8 @@ def ingest_model(
     """Validate a source model against its card and write the tsrgate model folder `out` atomically."""
     src, card_file, out = Path(src), Path(card_file), Path(out)
     check_output_dir(out, force)
+    raw = read_card_mapping(card_file)  # the hand-written input first: its problems are the likeliest
     kind, weights_file, config_file = _locate_source(src, trust_pickle)
-    raw = read_card_mapping(card_file)
     raw.setdefault("name", name or out.name)
     if name:
         raw["name"] = name
