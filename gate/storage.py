@@ -20,7 +20,14 @@ TRASH_SUFFIX = ".old"  # hidden folders holding a replaced copy until it is dele
 
 
 def _umask() -> int:
-    """The process umask (read by setting and restoring it: POSIX has no read-only call)."""
+    """The process umask: from /proc on Linux (no side effect), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
