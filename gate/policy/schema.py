@@ -35,7 +35,7 @@ class Scope(BaseModel):
 class Check(BaseModel):
     """Thresholds. Drops are measured in the metric's worse direction (an FP increase is a drop)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN threshold would never be crossed
 
     min_value: float | None = None  # absolute floor (for higher-is-better metrics)
     max_value: float | None = None  # absolute ceiling (for lower-is-better metrics)
