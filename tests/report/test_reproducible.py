@@ -20,8 +20,9 @@ def test_compare_twice_gives_byte_identical_outputs(report_gate, tmp_path, run_c
 
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     history_db = tmp_path / "history.sqlite"  # both runs record themselves: the history must not leak in
-    first = _compare(run_cli, report_gate, tmp_path / "first", history_db)
-    second = _compare(run_cli, report_gate, tmp_path / "second", history_db)
+    # Same --out both times: summary.md names where report.html is, so the output folder is an input too.
+    first = _compare(run_cli, report_gate, tmp_path / "out", history_db)
+    second = _compare(run_cli, report_gate, tmp_path / "out", history_db)
     for name in OUTPUTS:
         assert first[name] == second[name], f"{name} differs between two compares of the same inputs"
     # The verdict's time is the newest of its inputs' own times, not the clock.
