@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -57,3 +58,32 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+
+def output_timestamp(*input_times: str) -> str:
+    """The time stamped into an output that is derived from inputs (verdicts and their reports).
+
+    `$SOURCE_DATE_EPOCH` (seconds since 1970, as in reproducible builds) when set, else the newest
+    of the inputs' own ISO 8601 times, never the clock: the same inputs give byte-identical files."""
+    epoch = os.environ.get(SOURCE_DATE_EPOCH, "").strip()
+    if epoch:
+        try:
+            moment = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            from gate.errors import InputError
+
+            raise InputError(f"${SOURCE_DATE_EPOCH} must be whole seconds since 1970, got {epoch!r}") from None
+        return moment.isoformat(timespec="seconds")
+    parsed = []
+    for text in input_times:
+        try:
+            moment = _dt.datetime.fromisoformat(text)
+        except (TypeError, ValueError):
+            continue
+        parsed.append((moment if moment.tzinfo else moment.replace(tzinfo=_dt.timezone.utc), text))
+    if not parsed:
+        return _dt.datetime.fromtimestamp(0, _dt.timezone.utc).isoformat(timespec="seconds")
+    return max(parsed, key=lambda pair: pair[0])[1]

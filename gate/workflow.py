@@ -114,7 +114,9 @@ def gate_results(
     verdict = compare_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
                               latency=latency, log=log)
     if verdict_path is not None:
-        verdict_path.parent.mkdir(parents=True, exist_ok=True)
+        from gate.storage import ensure_dir
+
+        ensure_dir(verdict_path.parent)
         verdict.save(verdict_path)
     if reports_dir is not None:
         from gate.report import write_verdict_reports

@@ -16,6 +16,7 @@ GATE = Path(__file__).resolve().parents[1] / "gate"
 # Bottom to top. A package may import only packages listed in lower rows (and itself).
 LAYERS: list[tuple[str, ...]] = [
     ("gate", "gate.errors"),  # the version string and the errors every layer raises
+    ("gate.inputs",),  # the one reader of input files: exists -> parse JSON/YAML within bounds -> validate
     ("gate.storage", "gate.machine", "gate.locations"),  # atomic files and hashes; this machine; where things live
     ("gate.provenance",),  # versions, machine facts, commit, time: recorded beside every number
     ("gate.policy", "gate.history"),  # the policy schema and its judging; the history database

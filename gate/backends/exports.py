@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import InputError, describe_validation_error
+from gate.inputs import read_structured, validate
 from gate.locations import cache_root
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 
@@ -155,10 +156,7 @@ def load_export_record(folder: str | Path) -> ExportRecord:
     path = folder / RECORD_FILE
     if not path.is_file():
         raise InputError(f"no {RECORD_FILE} in the export folder", path=folder)
-    try:
-        record = ExportRecord.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, ValueError) as exc:
-        raise InputError(f"invalid export record ({str(exc).splitlines()[0]})", path=path) from None
+    record = validate(read_structured(path, "export record", fmt="json"), ExportRecord, path, "export record")
     return record.model_copy(update={"location": str(folder)})
 
 

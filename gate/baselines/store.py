@@ -27,13 +27,21 @@ from gate.errors import InputError, RefusedError
 from gate.provenance import git_commit, utc_now
 from gate.results import RESULTS_INDEX, load_results_index
 from gate.results.artifact import Artifact
-from gate.storage import atomic_write_text, sha256_file, staged_dir
+from gate.storage import (
+    atomic_write_text,
+    exclusive_lock,
+    normalise_modes,
+    remove_stale_staging,
+    sha256_file,
+    staged_dir,
+)
 
 BASELINES_ENV = "TSRGATE_BASELINES"
 CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 SIGNOFF_FILE = "signoff.json"
 RESULTS_DIR = "results"
+LOCK_FILE = ".promote.lock"  # held by every promotion of a line, so leftovers of killed ones can be told apart
 _LINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _VERSION_NAME = re.compile(r"^v(\d{4,})$")
 
@@ -136,8 +144,13 @@ class BaselineStore:
         return SignoffRecord.load(self.line_dir(line) / VERSIONS_DIR / version / SIGNOFF_FILE)
 
     def history(self, line: str) -> list[BaselineVersion]:
-        """Every promoted version of a line, oldest first (orphans of killed promotions excluded)."""
+        """Every promoted version of a line, oldest first (orphans of killed promotions excluded).
+
+        A line that was never promoted is an InputError naming the known lines."""
         current = self.current_version(line)
+        if current is None and not self._version_names(line):
+            known = ", ".join(self.lines()) or "none"
+            raise InputError(f"no baseline line {line!r} (known lines: {known})", path=self.root)
         entries = []
         for name in self._version_names(line):
             if (self.line_dir(line) / VERSIONS_DIR / name / SIGNOFF_FILE).is_file():
@@ -163,10 +176,20 @@ class BaselineStore:
         verdict_path: str | Path | None = None,
         note: str = "",
     ) -> BaselineVersion:
-        """Store a verified results folder as the line's new baseline (refuses to replace without force)."""
+        """Store a verified results folder as the line's new baseline (refuses to replace without force).
+
+        Promotions of one line take turns (a lock file in the line folder); the first thing each does
+        is delete the hidden staging folders that killed promotions left in `versions/`."""
         results = Path(results)
         load_results_index(results, verify=True)  # refuse interrupted or tampered results first
         verdict = cite_verdict(verdict_path, results) if verdict_path else None
+        line_dir = self.line_dir(line)
+        with exclusive_lock(line_dir / LOCK_FILE):
+            remove_stale_staging(line_dir / VERSIONS_DIR)
+            return self._promote_locked(results, line, force=force, signed_by=signed_by, verdict=verdict, note=note)
+
+    def _promote_locked(self, results: Path, line: str, *, force: bool, signed_by: str | None,
+                        verdict: VerdictCitation | None, note: str) -> BaselineVersion:
         line_dir = self.line_dir(line)
         current = self.current_version(line)
         if current is not None and not force:
@@ -190,6 +213,7 @@ class BaselineStore:
         )
         with staged_dir(target) as staging:
             shutil.copytree(results, staging / RESULTS_DIR)
+            normalise_modes(staging / RESULTS_DIR)  # shared baselines: 0755 folders, 0644 files
             # Re-verify the copy: a source changed while copying must not become a baseline.
             load_results_index(staging / RESULTS_DIR, verify=True)
             record.results_index_sha256 = sha256_file(staging / RESULTS_DIR / RESULTS_INDEX)

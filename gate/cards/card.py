@@ -10,15 +10,14 @@ backend reads its resize, normalisation, channel order and post-processing from.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gate import __version__
-from gate.errors import InputError, IntegrityError, describe_validation_error
+from gate.errors import InputError, IntegrityError
+from gate.inputs import read_structured, require_mapping, validate
 from gate.storage import atomic_write_json, sha256_file
 
 CARD_JSON = "card.json"
@@ -234,10 +233,6 @@ def config_num_labels(config: dict[str, Any]) -> int:
     return len(config.get("id2label") or {0: "", 1: ""})
 
 
-def _first_error(exc: ValidationError) -> str:
-    return describe_validation_error(exc, "model card")
-
-
 def card_path(folder: str | Path) -> Path:
     """The card file of a model folder (card.json, else card.yaml); InputError when neither exists."""
     folder = Path(folder)
@@ -252,25 +247,12 @@ def card_path(folder: str | Path) -> Path:
 def read_card_mapping(path: str | Path) -> dict[str, Any]:
     """The raw field mapping of a card file (JSON or YAML by extension), not yet validated."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("model card not found", path=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"model card is not valid {path.suffix.lstrip('.').upper()} ({exc})", path=path) from None
-    if not isinstance(raw, dict):
-        raise InputError("model card: expected a mapping of fields", path=path)
-    return raw
+    return require_mapping(read_structured(path, "model card"), path, "model card")
 
 
 def read_card_file(path: str | Path) -> ModelCard:
     """Parse and validate one card file (JSON or YAML by extension); problems are one InputError."""
-    raw = read_card_mapping(path)
-    try:
-        return ModelCard.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(_first_error(exc), path=path) from None
+    return validate(read_card_mapping(path), ModelCard, path, "model card")
 
 
 def load_card(folder: str | Path, verify_weights: bool = True) -> ModelCard:

@@ -11,11 +11,10 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gate.errors import InputError, describe_validation_error
 from gate.cards.card import PostprocessingSpec, PreprocessingSpec, SplitSelector
+from gate.inputs import read_structured, validate
 from gate.storage import canonical_json, sha256_bytes
 
 
@@ -227,26 +226,11 @@ class Recipe(_Strict):
         return sha256_bytes(canonical_json(self.canonical()))
 
 
-def _first_error(exc: ValidationError) -> str:
-    return describe_validation_error(exc, "recipe", unknown_key="unknown key (not a recipe setting)")
-
-
 def parse_recipe(raw: Any, path: str | Path | None = None) -> Recipe:
-    if not isinstance(raw, dict):
-        raise InputError("recipe: expected a mapping of settings", path=path)
-    try:
-        return Recipe.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(_first_error(exc), path=path) from None
+    return validate(raw, Recipe, path, "recipe", unknown_key="unknown key (not a recipe setting)")
 
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a YAML (or JSON) recipe; any problem is one InputError naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("recipe file not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"recipe is not valid YAML ({exc})", path=path) from None
-    return parse_recipe(raw, path)
+    return parse_recipe(read_structured(path, "recipe file", fmt="yaml"), path)

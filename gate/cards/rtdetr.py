@@ -91,10 +91,47 @@ def config_from_dict(config: dict[str, Any]):
     if config.get("use_timm_backbone"):
         raise InputError("timm backbones load weights from the hub; expected an RTDetrResNetConfig backbone")
     clean = {k: v for k, v in config.items() if k not in ("transformers_version", "_name_or_path")}
+    check_value_types(clean, RTDetrConfig().to_dict())
     try:
         return RTDetrConfig.from_dict(clean)
     except (TypeError, ValueError, KeyError) as exc:
         raise InputError(f"invalid RT-DETR config ({exc})") from None
+
+
+def _kind(value: Any) -> str | None:
+    """'boolean', 'integer', 'number' or 'text' for the scalar types a config holds (None otherwise)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "text" if isinstance(value, str) else None
+
+
+def check_value_types(config: dict[str, Any], defaults: dict[str, Any], where: str = "config") -> None:
+    """Refuse a value whose type differs from the library default's (a number written as text, `"1e-05"`).
+
+    transformers accepts any value into a config and fails much later, deep inside the model; here
+    it is one InputError naming the key. Integers are accepted where a float is expected."""
+    for key, value in config.items():
+        default = defaults.get(key)
+        if isinstance(default, dict) and isinstance(value, dict):
+            check_value_types(value, default, f"{where}.{key}")
+            continue
+        if isinstance(default, list) and isinstance(value, list) and default:
+            expected = {_kind(v) for v in default}
+            for index, item in enumerate(value):
+                if _kind(item) not in expected | ({"integer"} if expected == {"number"} else set()):
+                    raise InputError(f"{where}.{key}[{index}]: expected {' or '.join(sorted(k or '?' for k in expected))}, "
+                                     f"got {_kind(item) or type(item).__name__} {item!r}")
+            continue
+        want, have = _kind(default), _kind(value)
+        if want is None or want == have or (want == "number" and have == "integer"):
+            continue
+        hint = " (write numbers unquoted)" if have == "text" and want in ("integer", "number") else ""
+        raise InputError(f"{where}.{key}: expected {'a ' if want != 'integer' else 'an '}{want}, "
+                         f"got {have or type(value).__name__} {value!r}{hint}")
 
 
 def config_to_dict(config) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def eval_command(annotations: Path, predictions: Path, json_out: Path | None, th
     from gate.data.coco import load_coco
     from gate.eval import evaluate_records, ground_truth_arrays, load_predictions, match, paired_bootstrap
 
-    gt = ground_truth_arrays(load_coco(annotations))
+    gt = ground_truth_arrays(load_coco(annotations), source=annotations)
     records = match(gt, load_predictions(predictions, gt))
     result = evaluate_records(records, score_threshold=threshold, size_buckets=size_buckets)
     _print_result(result)

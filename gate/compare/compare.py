@@ -11,7 +11,8 @@ from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
-from gate.provenance import utc_now
+from gate.policy.scopes import check_rule_scopes
+from gate.provenance import output_timestamp
 from gate.results.opened import ResultsFolder
 from gate.results.latency import LatencyStats
 from gate.results.record import RunRecord
@@ -148,11 +149,12 @@ def compare_results(
     rows += lat_rows
     notes.extend(b.summary for b in cand_record.backends if not b.ok)
 
+    check_rule_scopes(policy, rows, policy_path or default_policy_path())  # a rule that can never apply is an error
     outcomes = apply_policy(policy, rows)
     counts = Counter(o.outcome for o in outcomes)
     return GateVerdict(
         outcome=overall_outcome(outcomes),
-        created_at=utc_now(),
+        created_at=output_timestamp(cand_record.created_at, base_record.created_at),  # never the clock
         policy=PolicyProvenance(name=policy.name, path=str(policy_path or default_policy_path()), sha256=policy_sha),
         candidate=side_provenance(cand),
         baseline=side_provenance(base),

@@ -32,14 +32,13 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import yaml
 from PIL import Image, ImageFile, UnidentifiedImageError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate.data.coco import CocoAnnotation, CocoDataset, CocoImage
 from gate.data.dataset import ANNOTATIONS_FILE, IMAGES_DIR, DetectionDataset
 from gate.data.phash import near_duplicate_pairs, perceptual_hash
-from gate.errors import InputError, describe_validation_error
+from gate.inputs import read_structured, validate
 from gate.storage import sha256_bytes, sha256_file
 
 BOX_TOLERANCE_PX = 0.5  # rounding slack for boxes touching the image border
@@ -91,6 +90,8 @@ class DataProblem(BaseModel):
 class AcceptedFinding(BaseModel):
     """A reviewed finding that no longer fails the check; `why` records the decision."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key would silently accept nothing
+
     kind: str
     file: str
     why: str = Field(min_length=1)
@@ -99,21 +100,16 @@ class AcceptedFinding(BaseModel):
 class AcceptedFindings(BaseModel):
     """The content of an `--accept` YAML file."""
 
+    model_config = ConfigDict(extra="forbid")
+
     annotations_sha256: str | None = None  # when set, applies only to that exact annotations.json
     accepted: list[AcceptedFinding] = Field(default_factory=list)
 
     @classmethod
     def load(cls, path: str | Path) -> AcceptedFindings:
         path = Path(path)
-        if not path.is_file():
-            raise InputError("accepted-findings file not found", path=path)
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8"))
-            return cls.model_validate(content or {})
-        except yaml.YAMLError as exc:
-            raise InputError(f"not valid YAML ({exc})", path=path) from None
-        except ValidationError as exc:
-            raise InputError(describe_validation_error(exc, "accepted-findings file"), path=path) from None
+        content = read_structured(path, "accepted-findings file", fmt="yaml")
+        return validate(content or {}, cls, path, "accepted-findings file")
 
 
 class AcceptedProblem(BaseModel):

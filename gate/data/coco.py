@@ -10,14 +10,14 @@ Unknown extra fields (for example GTSDB's `gtsdb_split`) are kept, not dropped.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gate.errors import InputError, describe_validation_error
+from gate.errors import InputError
+from gate.inputs import read_structured, validate
 from gate.storage import atomic_write_json
 
 TagValue = str | int | float | bool
@@ -104,21 +104,13 @@ class CocoDataset(BaseModel):
 def load_coco(path: str | Path) -> CocoDataset:
     """Load and validate a COCO annotations file; any problem is one `InputError` naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("annotations file not found", path=path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path=path) from None
+    raw = read_structured(path, "annotations file", fmt="json")
     if not isinstance(raw, dict):
         raise InputError("expected a JSON object with images, annotations and categories", path=path)
     for key in ("images", "annotations", "categories"):
         if key not in raw:
             raise InputError(f"missing top-level key '{key}'", path=path)
-    try:
-        return CocoDataset.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "COCO"), path=path) from None
+    return validate(raw, CocoDataset, path, "COCO")
 
 
 def save_coco(dataset: CocoDataset, path: str | Path) -> None:

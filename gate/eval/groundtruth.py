@@ -16,6 +16,7 @@ pycocotools conventions followed here (they change numbers, so they are delibera
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class GroundTruthArrays:
     area: np.ndarray  # (G,) float64, the `area` field (w * h when absent)
     ignore: np.ndarray  # (G,) bool: crowd / ignore region
     annotation_id: np.ndarray  # (G,) int64
+    source: str | None = None  # the annotations file, named in messages about this ground truth
 
     @property
     def num_images(self) -> int:
@@ -58,15 +60,17 @@ class GroundTruthArrays:
         return sha256_bytes(b"|".join(parts))
 
 
-def ground_truth_arrays(dataset: CocoDataset) -> GroundTruthArrays:
-    """Flatten a COCO dataset; annotations naming an unknown image or category are an InputError."""
+def ground_truth_arrays(dataset: CocoDataset, source: str | Path | None = None) -> GroundTruthArrays:
+    """Flatten a COCO dataset; annotations naming an unknown image or category are an InputError.
+
+    `source` is the annotations file the dataset was read from: the errors name it."""
     image_ids = np.array(sorted({img.id for img in dataset.images}), dtype=np.int64)
     if image_ids.size != len(dataset.images):
-        raise InputError("ground truth lists the same image id more than once")
+        raise InputError("ground truth lists the same image id more than once", path=source)
     categories = sorted(dataset.categories, key=lambda c: c.id)
     category_ids = np.array([c.id for c in categories], dtype=np.int64)
     if np.unique(category_ids).size != category_ids.size:
-        raise InputError("ground truth lists the same category id more than once")
+        raise InputError("ground truth lists the same category id more than once", path=source)
     anns = dataset.annotations
     n = len(anns)
     ann_image = np.fromiter((a.image_id for a in anns), dtype=np.int64, count=n)
@@ -75,8 +79,8 @@ def ground_truth_arrays(dataset: CocoDataset) -> GroundTruthArrays:
     area = np.array([a.area if a.area is not None else a.bbox[2] * a.bbox[3] for a in anns], dtype=np.float64)
     ignore = np.fromiter((bool(a.iscrowd) or a.ignore for a in anns), dtype=bool, count=n)
     annotation_id = np.fromiter((a.id for a in anns), dtype=np.int64, count=n)
-    image = _index_of(image_ids, ann_image, "image_id", annotation_id)
-    category = _index_of(category_ids, ann_cat, "category_id", annotation_id)
+    image = _index_of(image_ids, ann_image, "image_id", annotation_id, source)
+    category = _index_of(category_ids, ann_cat, "category_id", annotation_id, source)
     return GroundTruthArrays(
         image_ids=image_ids,
         category_ids=category_ids,
@@ -87,10 +91,12 @@ def ground_truth_arrays(dataset: CocoDataset) -> GroundTruthArrays:
         area=area,
         ignore=ignore,
         annotation_id=annotation_id,
+        source=None if source is None else str(source),
     )
 
 
-def _index_of(sorted_ids: np.ndarray, values: np.ndarray, field: str, annotation_id: np.ndarray) -> np.ndarray:
+def _index_of(sorted_ids: np.ndarray, values: np.ndarray, field: str, annotation_id: np.ndarray,
+              source: str | Path | None = None) -> np.ndarray:
     pos = np.searchsorted(sorted_ids, values)
     pos_clipped = np.minimum(pos, max(sorted_ids.size - 1, 0))
     known = (pos < sorted_ids.size) & (sorted_ids[pos_clipped] == values) if sorted_ids.size else np.zeros(values.shape, bool)
@@ -98,6 +104,6 @@ def _index_of(sorted_ids: np.ndarray, values: np.ndarray, field: str, annotation
         bad = np.flatnonzero(~known)
         raise InputError(
             f"annotation id {int(annotation_id[bad[0]])} has {field} {int(values[bad[0]])} that is not in the "
-            f"ground truth ({bad.size} annotation(s) like this)"
+            f"ground truth ({bad.size} annotation(s) like this)", path=source,
         )
     return pos.astype(np.int32)

@@ -18,6 +18,7 @@ import numpy as np
 from gate.data.coco import CocoDataset
 from gate.errors import InputError
 from gate.eval.groundtruth import GroundTruthArrays, ground_truth_arrays
+from gate.inputs import read_structured
 
 _REQUIRED_KEYS = ("image_id", "category_id", "bbox", "score")
 
@@ -138,12 +139,7 @@ def predictions_from_results(
 def load_predictions(path: str | Path, ground_truth: CocoDataset | GroundTruthArrays) -> PredictionArrays:
     """Read a COCO results JSON file; every problem is one InputError naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("predictions file not found", path=path)
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path=path) from None
+    results = read_structured(path, "predictions file", fmt="json")
     return predictions_from_results(results, ground_truth, source=path)
 
 
@@ -161,12 +157,13 @@ def validate_predictions(
         bad_score = ~((preds.score >= 0) & (preds.score <= 1))
     unknown_cat = ~np.isin(preds.category_id, gt.category_ids)
     unknown_img = ~np.isin(preds.image_id, gt.image_ids)
+    truth = f"the ground truth ({gt.source})" if gt.source else "the ground truth"
     checks = [
         (~finite, "NaN or infinite value"),
         (negative & finite, "negative box width or height"),
         (bad_score & finite, "score outside [0, 1]"),
-        (unknown_cat, "category_id not among the ground-truth categories"),
-        (unknown_img, "image_id not among the ground-truth images"),
+        (unknown_cat, f"category_id not among the categories of {truth}"),
+        (unknown_img, f"image_id not among the images of {truth}"),
     ]
     bad = np.zeros(len(preds), dtype=bool)
     for mask, _ in checks:

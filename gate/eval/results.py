@@ -7,14 +7,14 @@ ground truth). The match records (`MatchRecords`) are saved beside a result as `
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate import __version__
-from gate.errors import InputError, describe_validation_error
+from gate.errors import InputError
+from gate.inputs import read_structured, validate
 from gate.storage import atomic_write_json
 
 RESULTS_FORMAT = 1
@@ -203,18 +203,10 @@ def records_path_for(result_path: str | Path) -> Path:
 
 def _load_model(cls, path: str | Path):
     path = Path(path)
-    if not path.is_file():
-        raise InputError("result file not found", path=path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path=path) from None
+    raw = read_structured(path, "result file", fmt="json")
     if isinstance(raw, dict) and raw.get("format", RESULTS_FORMAT) != RESULTS_FORMAT:
         raise InputError(f"result format {raw.get('format')} is not supported (expected {RESULTS_FORMAT})", path=path)
-    try:
-        return cls.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, cls.__name__), path=path) from None
+    return validate(raw, cls, path, cls.__name__)
 
 
 class MetricDelta(_Frozen):

@@ -21,6 +21,7 @@ import platformdirs
 from pydantic import BaseModel, Field
 
 from gate.errors import GateError, InputError
+from gate.storage import ensure_dir
 
 HISTORY_ENV = "TSRGATE_HISTORY"
 
@@ -91,7 +92,7 @@ class HistoryStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.path.parent)
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         except sqlite3.Error as exc:

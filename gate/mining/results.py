@@ -8,15 +8,15 @@ mining the same pool with the same model and settings writes the same bytes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate import __version__
 from gate.data.coco import TagValue
-from gate.errors import InputError, describe_validation_error
+from gate.errors import InputError
+from gate.inputs import read_structured, validate
 from gate.mining.settings import MiningSettings, MiningWeights
 from gate.storage import atomic_write_text, dump_json
 
@@ -160,14 +160,8 @@ def load_mining_result(path: str | Path) -> MiningResult:
         path = path / RESULT_FILE
     if not path.is_file():
         raise InputError("mining result not found (expected mined.json from `tsrgate mine`)", path=path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path=path) from None
+    raw = read_structured(path, "mining result", fmt="json")
     if not isinstance(raw, dict) or raw.get("format") != RESULT_FORMAT:
         found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
         raise InputError(f"not a mining result: expected format {RESULT_FORMAT}, got {found!r}", path=path)
-    try:
-        return MiningResult.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "mining result"), path=path) from None
+    return validate(raw, MiningResult, path, "mining result")

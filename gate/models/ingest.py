@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.errors import InputError, RefusedError
+from gate.inputs import read_structured, require_mapping
 from gate.cards.card import (
     CARD_JSON,
     CARD_YAML,
@@ -90,10 +91,7 @@ def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: P
     architecture = raw_card.get("architecture") or {}
     draft = architecture.get("config") or {}
     if config_file is not None:
-        try:
-            config = json.loads(config_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"config.json is not valid JSON ({exc})", path=config_file) from None
+        config = require_mapping(read_structured(config_file, "config.json", fmt="json"), config_file, "config.json")
         if draft and config_num_labels(draft) != config_num_labels(config):
             raise InputError(
                 f"card's architecture.config has {config_num_labels(draft)} classes, config.json has "
@@ -105,7 +103,13 @@ def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: P
     if "num_labels" not in config and "id2label" not in config:
         raise InputError("config has neither id2label nor num_labels, so its class count is unknown",
                          path=config_file or card_file)
-    return config_to_dict(config_from_dict(config))
+    try:
+        return config_to_dict(config_from_dict(config))
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        where = "" if config_file is not None else "architecture."
+        raise InputError(f"{where}{exc.problem}", path=config_file or card_file) from None
 
 
 def _load_pickle_state(path: Path) -> dict[str, Any]:
@@ -211,8 +215,8 @@ def ingest_model(
     """Validate a source model against its card and write the tsrgate model folder `out` atomically."""
     src, card_file, out = Path(src), Path(card_file), Path(out)
     check_output_dir(out, force)
+    raw = read_card_mapping(card_file)  # the hand-written input first: its problems are the likeliest
     kind, weights_file, config_file = _locate_source(src, trust_pickle)
-    raw = read_card_mapping(card_file)
     raw.setdefault("name", name or out.name)
     if name:
         raw["name"] = name

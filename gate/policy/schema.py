@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gate.errors import InputError, describe_validation_error
+from gate.inputs import load_model
 from gate.policy.metrics import GATE_METRICS
 from gate.storage import sha256_file
 
@@ -19,7 +18,9 @@ class Scope(BaseModel):
     """Where a rule applies. Names may be shell-style patterns (`speed_limit_*`, `gtsdb-*`).
 
     `classes` / `sizes` left out means the rule looks at the whole suite (all classes, all sizes);
-    `"all"` means one check per class (or size bucket).
+    `"all"` means one check per class (or size bucket). Every name listed must match something in
+    the compared results (a typo is a policy error, see gate.policy.scopes) unless `optional` is
+    true: then names the results lack are allowed and a rule matching nothing reports "not run".
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -28,12 +29,13 @@ class Scope(BaseModel):
     backends: Selector = Field(default_factory=lambda: ["torch"])
     classes: Selector | None = None
     sizes: Selector | None = None
+    optional: bool = False
 
 
 class Check(BaseModel):
     """Thresholds. Drops are measured in the metric's worse direction (an FP increase is a drop)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN threshold would never be crossed
 
     min_value: float | None = None  # absolute floor (for higher-is-better metrics)
     max_value: float | None = None  # absolute ceiling (for lower-is-better metrics)
@@ -121,14 +123,5 @@ def default_policy_path(name: str = "default") -> Path:
 def load_policy(path: str | Path | None = None) -> tuple[Policy, str]:
     """Load and validate a policy file; returns the policy and the file's sha256 (for provenance)."""
     path = Path(path) if path is not None else default_policy_path()
-    if not path.is_file():
-        raise InputError("policy file not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
-    try:
-        policy = Policy.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "policy"), path=path) from None
+    policy = load_model(path, Policy, "policy", fmt="yaml")
     return policy, sha256_file(path)

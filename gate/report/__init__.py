@@ -27,10 +27,9 @@ def write_verdict_reports(verdict, out_dir: str | Path, **options) -> dict[str, 
     from gate.report.junit import render_junit
     from gate.report.markdown import render_markdown
     from gate.report.view import ReportView
-    from gate.storage import atomic_write_text
+    from gate.storage import atomic_write_text, ensure_dir
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = ensure_dir(out_dir)
     paths = {"html": out_dir / REPORT_HTML, "md": out_dir / SUMMARY_MD, "junit": out_dir / JUNIT_XML}
     view = ReportView(verdict, **options)  # built once; each format only renders it
     atomic_write_text(paths["html"], render_html(view))

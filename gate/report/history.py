@@ -41,8 +41,11 @@ def model_history(model_names: list[str], db: str | Path | None, metric: str = "
     from gate.report.plots import history_trend_svg
 
     store = HistoryStore(db)
+    # One wording whether the database is missing or holds no runs of these models: `compare` records
+    # itself after writing its reports, so the next compare must not read differently for that alone.
+    nothing = f"no recorded runs of {', '.join(model_names)} in {store.path} (history database); nothing to draw"
     if not store.path.is_file():
-        return TrendSection(note=f"no history database at {store.path}; nothing recorded to draw")
+        return TrendSection(note=nothing)
     try:
         entries = store.entries(metric=metric, backend=backend)
     except GateError as exc:
@@ -51,7 +54,7 @@ def model_history(model_names: list[str], db: str | Path | None, metric: str = "
               and (e.model_name in model_names or (line is not None and e.line == line)) and e.metrics]
     versions = _dedupe_by_weights(wanted)
     if not versions:
-        return TrendSection(note=f"no recorded runs of {', '.join(model_names)} in {store.path}")
+        return TrendSection(note=nothing)
     rows = [{"label": f"{e.model_name}@{e.model_version or (e.weights_sha256 or '')[:8]}", "kind": e.kind,
              "when": e.recorded_at, "weights": e.weights_sha256 or "",
              "values": {m.suite: m.value for m in e.metrics}} for e in versions]

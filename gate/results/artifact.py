@@ -1,18 +1,19 @@
 """The one way a stage file is saved and loaded: a pydantic model, written atomically, read with a one-line error.
 
 Every file a stage writes into a results folder (run record, consistency, latency, parity) and the verdict
-subclass `Artifact`, so each has exactly one `save` and one `load`, and no stage reads another's JSON raw.
+subclass `Artifact`, so each has exactly one `save` and one `load`, and no stage reads another's JSON raw. `load`
+reads through `gate.inputs`, the one reader of every input file, so a stage file's problems read like any other's.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError, describe_validation_error
+from gate.inputs import read_structured, validate
 from gate.storage import atomic_write_json
 
 A = TypeVar("A", bound="Artifact")
@@ -34,19 +35,12 @@ class Artifact(BaseModel):
 
     @classmethod
     def load(cls: type[A], path: str | Path) -> A:
-        """Read and validate; a missing, unreadable or invalid file is an InputError naming the file and field."""
+        """Read and validate through the one reader (`gate.inputs`); a missing, unreadable or invalid file is an
+        InputError naming the file and field."""
         path = Path(path)
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{cls.what} not found", path=path) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{cls.what} is not valid JSON ({exc})", path=path) from None
+        raw = read_structured(path, cls.what, fmt="json")
         cls.check_header(raw, path)
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise InputError(cls.describe_invalid(exc), path=path) from None
+        return validate(raw, cls, path, cls.what, describe=cls.describe_invalid)
 
     @classmethod
     def describe_invalid(cls, exc: ValidationError) -> str:

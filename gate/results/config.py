@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from gate.errors import InputError, describe_validation_error
+from gate.errors import InputError
+from gate.inputs import load_model, validate
 
 DEFAULT_BACKENDS = ["torch", "onnx", "int8"]
 
@@ -51,18 +51,9 @@ def resolve_gate_config(path: str | Path | None, *, suites: list[str] | None = N
 
 
 def _validated(raw: object, path: Path | None) -> GateConfig:
-    try:
-        return GateConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, "config"), path=path) from None
+    return validate(raw, GateConfig, path, "config")
 
 
 def load_gate_config(path: str | Path) -> GateConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("config file not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
-    return _validated(raw, path)
+    """Read and validate a gate config YAML; any problem is one InputError naming the file and key."""
+    return load_model(path, GateConfig, "config", fmt="yaml")

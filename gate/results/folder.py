@@ -8,14 +8,14 @@ with. Both are refused before any number is read.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from gate import __version__
 from gate.errors import InputError, IntegrityError
+from gate.inputs import read_structured, validate
 from gate.storage import atomic_write_json, sha256_file
 
 RESULTS_INDEX = "results-index.json"
@@ -55,10 +55,8 @@ def load_results_index(folder: str | Path, verify: bool = True) -> ResultsIndex:
     index_path = folder / RESULTS_INDEX
     if not index_path.is_file():
         raise InputError(f"incomplete results folder (no {RESULTS_INDEX}): an interrupted run?", path=folder)
-    try:
-        index = ResultsIndex.model_validate(json.loads(index_path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        raise InputError(f"unreadable results index ({type(exc).__name__})", path=index_path) from None
+    index = validate(read_structured(index_path, "results index", fmt="json"), ResultsIndex, index_path,
+                     "results index")
     if index.format != RESULTS_FORMAT:
         raise InputError(f"results format {index.format} is not supported (expected {RESULTS_FORMAT})", path=index_path)
     if verify:

@@ -12,9 +12,6 @@ Order of work, so that nothing stored is damaged on any error:
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,17 +282,6 @@ def existing_manifest(target: Path, loaded: LoadedSpec) -> SuiteManifest | None:
     return manifest
 
 
-def _swap_in(staging: Path, final: Path) -> None:
-    """Replace `final` by `staging` (each rename is atomic; an old copy is moved aside first)."""
-    if final.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-        os.replace(final, trash / "old")
-        os.replace(staging, final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staging, final)
-
-
 def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: str | Path | None = None,
                 suites: str | Path | None = None, progress: Progress | None = None,
                 announce: Announce | None = None) -> BuildReport:
@@ -314,9 +300,7 @@ def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: st
     source = open_source(spec.source, cache_root, data, announce=announce)
     plan = plan_suite(loaded, source)
     final_render = locations.render_dir(cache_root, spec.name, spec.version)
-    final_render.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.version}.", suffix=".staging", dir=final_render.parent))
-    try:
+    with staged_dir(final_render, force=True) as staging:
         entries = render_plan(plan, staging, progress)
         manifest = assemble_manifest(plan, entries)
         unchanged = False
@@ -328,10 +312,6 @@ def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: st
                     f"({difference}): the source data or a generator changed; bump `version`",
                     path=target / MANIFEST_FILE)
             unchanged = True
-        _swap_in(staging, final_render)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     manifest_path = target / MANIFEST_FILE
     if unchanged:
         # Same content: the committed file stays byte for byte as it is (tool versions included).

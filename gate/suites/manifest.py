@@ -13,15 +13,15 @@ The sha256 of the manifest file itself identifies the suite to the gate.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate.data.coco import AttributeValue, CocoAnnotation, CocoDataset, CocoImage, TagValue
-from gate.errors import InputError, IntegrityError, describe_validation_error
+from gate.errors import InputError, IntegrityError
+from gate.inputs import parse_json, read_text, validate
 from gate.storage import canonical_json, dump_json, sha256_bytes
 from gate.suites.taxonomy import EvaluationTaxonomy
 
@@ -170,16 +170,12 @@ def manifest_text(manifest: SuiteManifest) -> str:
 def read_manifest(path: str | Path) -> SuiteManifest:
     """Parse and validate a manifest without checking its content hash (verification does that)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("suite manifest not found", path=path)
+    text = read_text(path, "suite manifest")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IntegrityError(f"manifest is not valid JSON ({exc})", path=path) from None
-    try:
-        return SuiteManifest.model_validate(raw)
-    except ValidationError as exc:
-        raise IntegrityError(describe_validation_error(exc, "manifest"), path=path) from None
+        raw = parse_json(text, path)
+    except InputError as exc:  # a manifest is stored data: unreadable means corrupted
+        raise IntegrityError(exc.problem, path=path) from None
+    return validate(raw, SuiteManifest, path, "manifest", error=IntegrityError)
 
 
 def load_manifest(path: str | Path) -> SuiteManifest:

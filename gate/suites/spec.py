@@ -36,11 +36,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate.data.coco import TagValue
 from gate.errors import InputError, describe_validation_error
+from gate.inputs import read_structured
 from gate.storage import canonical_json, sha256_bytes
 from gate.suites.transforms.registry import get_transform
 
@@ -265,13 +265,4 @@ def parse_spec(raw: Any, path: str | Path) -> LoadedSpec:
 def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate a spec YAML file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("suite spec not found", path=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise InputError(f"not valid YAML{where} ({problem})", path=path) from None
-    return parse_spec(raw, path)
+    return parse_spec(read_structured(path, "suite spec", fmt="yaml"), path)

@@ -31,7 +31,7 @@ from gate.suites.manifest import (
 )
 from gate.suites.render import encode_png, load_pixels
 from gate.suites.resolved import manifest_source, render_entry
-from gate.suites.source import Announce, open_source
+from gate.suites.source import Announce, open_source, source_available
 from gate.suites.spec import load_spec
 
 
@@ -101,10 +101,12 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
     manifest_path = folder / MANIFEST_FILE
     manifest = read_manifest(manifest_path)
     report = SuiteVerification(manifest.name, manifest.version, manifest_path, sha256_file(manifest_path))
+    tampered = False
     try:
         check_content_hash(manifest, manifest_path)
     except IntegrityError as exc:
         report.add(manifest_path, exc.problem)
+        tampered = True
     spec_path = folder / SPEC_FILE
     if spec_path.exists():
         try:
@@ -116,6 +118,12 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
             report.add(spec_path, exc.problem)
 
     cache_root = locations.cache_root(cache)
+    if tampered and not source_available(manifest_source(manifest), cache_root, data):
+        # The mismatch is already certain; naming the images it touches is not worth generating a
+        # whole world first (minutes). With the source at hand the checks below go on and name them.
+        report.add(manifest_path, "source images and renders not checked: the source world is not generated "
+                                  "and the manifest that would describe it is not trustworthy")
+        return report
     try:
         source = open_source(manifest_source(manifest), cache_root, data,
                              expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce)

@@ -176,3 +176,61 @@ def test_kill_during_promote_never_leaves_a_broken_baseline(tmp_path):
             load_results_index(version.results_path, verify=True)
     # The kills landed at different moments: at least one promotion completed, at least one did not.
     assert headers_seen - {"first"}, "no promotion ever completed; the kill window is mis-sized"
+
+
+_KILLED_PROMOTE = """
+import os, signal, sys
+import gate.baselines.store as store
+
+def die(_folder):  # SIGKILL right after the copy: the staging folder is full, nothing is in place yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+store.normalise_modes = die
+store.BaselineStore(sys.argv[2]).promote(sys.argv[1], "synth", force=True)
+"""
+
+
+def test_a_killed_promote_leaves_staging_that_the_next_promote_removes(tmp_path):
+    store = BaselineStore(tmp_path / "baselines")
+    store.promote(make_results(tmp_path / "first", "first"), "synth")
+    second = make_results(tmp_path / "second", "second")
+    proc = subprocess.run([sys.executable, "-c", _KILLED_PROMOTE, str(second), str(store.root)], check=False)
+    assert proc.returncode == -signal.SIGKILL
+    versions = store.root / "synth" / "versions"
+    leftovers = [p.name for p in versions.iterdir() if p.name.startswith(".")]
+    assert len(leftovers) == 1 and leftovers[0].endswith(".staging"), leftovers
+    assert load_results_index(store.results_path("synth")).header == {"payload": "first"}  # untouched
+
+    store.promote(second, "synth", force=True)
+    assert sorted(p.name for p in versions.iterdir()) == ["v0001", "v0002"]
+    assert load_results_index(store.results_path("synth")).header == {"payload": "second"}
+
+
+def test_promoted_folders_and_files_get_the_shipped_modes(tmp_path):
+    import os
+    import stat
+
+    res = make_results(tmp_path / "res")
+    for path in [res, *res.rglob("*")]:  # a source written with a private umask
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    previous = os.umask(0o022)
+    try:
+        store = BaselineStore(tmp_path / "baselines")
+        store.promote(res, "synth")
+    finally:
+        os.umask(previous)
+    line = store.root / "synth"
+    modes = {p.relative_to(line).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in line.rglob("*")}
+    dirs = {k: v for k, v in modes.items() if (line / k).is_dir()}
+    files = {k: v for k, v in modes.items() if (line / k).is_file() and not k.startswith(".")}
+    assert set(dirs.values()) == {0o755}, dirs
+    assert set(files.values()) == {0o644}, files
+    assert "versions/v0001/results/clean/torch/part000.json" in files and "CURRENT" in files
+
+
+def test_show_of_an_unknown_line_exits_2(tmp_path, run_cli):
+    bdir = tmp_path / "baselines"
+    BaselineStore(bdir).promote(make_results(tmp_path / "res"), "synth")
+    result = run_cli("baseline", "show", "snyth", "--baselines-dir", bdir)
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {bdir}: no baseline line 'snyth' (known lines: synth)"

@@ -412,7 +412,7 @@ def test_yolo_bad_data_yaml(run_cli, yolo_src, tmp_path):
     (yolo_src / "data.yaml").write_text("names: [stop,\n  give_way\nnc: 2\n")
     out = tmp_path / "out"
     result = run_cli("data", "import", "yolo", yolo_src, out)
-    assert_one_line_error(result, f"{yolo_src / 'data.yaml'}:3: not valid YAML", out)
+    assert_one_line_error(result, f"{yolo_src / 'data.yaml'}: not valid YAML (line 3, column 3:", out)
 
 
 # --- COCO passthrough -------------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ def test_valid_results_become_arrays_in_input_order():
         ("bbox", [1.0, 2.0, 3.0, -0.5], "negative box width or height"),  # negative height
         ("score", 1.5, r"score outside \[0, 1\]"),  # above 1
         ("score", -0.1, r"score outside \[0, 1\]"),  # below 0
-        ("category_id", 77, "category_id not among the ground-truth categories"),  # unknown class
-        ("image_id", 42, "image_id not among the ground-truth images"),  # unknown image
+        ("category_id", 77, "category_id not among the categories of the ground truth"),  # unknown class
+        ("image_id", 42, "image_id not among the images of the ground truth"),  # unknown image
     ],
 )
 def test_bad_value_names_the_first_offending_record_and_the_count(field, value, problem):

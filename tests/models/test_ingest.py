@@ -144,3 +144,39 @@ def test_onnx_that_contradicts_the_card_is_refused(trained_model_dir, tmp_path, 
     with pytest.raises(InputError, match=message):
         ingest_model(model, _draft(trained_model_dir, tmp_path), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture()
+def weights_only(trained_model_dir, tmp_path):
+    """A folder holding only model.safetensors: the config must come from the card's architecture.config."""
+    folder = tmp_path / "weights-only"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes((trained_model_dir / "model.safetensors").read_bytes())
+    return folder
+
+
+def _yaml_card(trained_model_dir, tmp_path, eps_text: str):
+    import yaml
+
+    data = json.loads((trained_model_dir / "card.json").read_text())
+    for key in ("weights", "training", "evaluation", "created_by"):
+        data.pop(key)
+    data["architecture"]["config"]["layer_norm_eps"] = "EPS"
+    path = tmp_path / "card.yaml"
+    path.write_text(yaml.safe_dump(data).replace("layer_norm_eps: EPS", f"layer_norm_eps: {eps_text}"))
+    return path
+
+
+def test_exponent_without_a_dot_in_a_yaml_card_is_a_number(trained_model_dir, weights_only, tmp_path):
+    # PyYAML reads `1e-05` as text; tsrgate's reader reads it as YAML 1.2 and JSON do.
+    card = ingest_model(weights_only, _yaml_card(trained_model_dir, tmp_path, "1e-05"), tmp_path / "out")
+    assert card.architecture.config["layer_norm_eps"] == 1e-05
+
+
+def test_a_number_written_as_text_in_the_card_config_is_one_line(trained_model_dir, weights_only, tmp_path, run_cli):
+    card = _yaml_card(trained_model_dir, tmp_path, "'1e-05'")
+    result = run_cli("ingest", weights_only, "--card", card, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "internal error" not in result.output
+    assert result.output.strip() == (f"error: {card}: architecture.config.layer_norm_eps: expected a number, "
+                                     "got text '1e-05' (write numbers unquoted)")
+    assert not (tmp_path / "out").exists()

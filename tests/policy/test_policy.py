@@ -34,6 +34,7 @@ def test_default_policy_loads():
         ("name: x\nrules: [{id: a, metric: fp_per_image, scope: {classes: all}, check: {max_drop: 1}}]", "cannot be scoped to classes"),
         ("name: x\nrules: [{id: a, metric: ap, check: {max_drop: 1}}, {id: a, metric: ap50, check: {max_drop: 1}}]", "duplicate rule id"),
         ("name: [unclosed", "not valid YAML"),
+        ("name: x\nrules: [{id: a, metric: ap, check: {min_value: .nan}}]", "finite number"),
     ],
 )
 def test_bad_policy_is_one_line_error(tmp_path, text, message):

@@ -42,7 +42,7 @@ def test_stage_files_round_trip(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (None, "parity file not found"),
-    ("{not json", "parity file is not valid JSON"),
+    ("{not json", r"parity.json: not valid JSON \(line 1, column 2: "),  # the one reader's wording (gate.inputs)
     ("[1, 2]", "expected a JSON object"),
     (json.dumps({"reference": "torch", "probe_image_ids": [1], "probe_pixels_sha256": "x", "entries": [],
                  "surprise": 1}), "invalid parity file at surprise"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from gate.suites.build import build_suite
@@ -82,3 +83,30 @@ def test_spec_edited_without_version_bump_is_named(make_spec, roots):
     report = verify_suite("tiny-night")
     assert [f.path for f in report.findings] == [str(spec)]
     assert "without a version bump" in report.findings[0].problem
+
+
+def test_a_tampered_synth_suite_is_reported_without_generating_its_world(roots, monkeypatch, run_cli):
+    import shutil
+
+    import gate.data.synth as synth
+    from gate.locations import repo_root
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the world was generated to verify a manifest already known to be tampered")
+
+    monkeypatch.setattr(synth, "generate_world", refuse)
+    shipped = repo_root() / "suites" / "rare" / "2"
+    if not (shipped / "manifest.json").is_file():  # suites v2: manifests are built and committed on main
+        pytest.skip("the shipped v2 manifest of suite rare is not in this checkout yet")
+    folder = roots["suites"] / "rare" / "2"
+    shutil.copytree(shipped, folder)
+    data = json.loads((folder / "manifest.json").read_text())
+    data["images"][0]["annotations"][0]["bbox"][0] += 5  # an edit without re-sealing
+    (folder / "manifest.json").write_text(json.dumps(data, indent=2))
+
+    report = verify_suite("rare")  # the cache (roots["cache"]) is empty: no world there
+    assert [f.path for f in report.findings] == [str(folder / "manifest.json")] * 2
+    assert "edited by hand" in report.findings[0].problem
+    assert "not checked" in report.findings[1].problem
+    result = run_cli("suite", "verify", "rare")
+    assert result.exit_code == 1 and "internal error" not in result.output

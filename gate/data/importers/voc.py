@@ -9,6 +9,7 @@ regions (iscrowd=1, ignore=true); `truncated` and `occluded` flags go to the box
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -77,9 +78,12 @@ def _required(parent: XmlElement, tag: str, path: Path) -> XmlElement:
 def _number(parent: XmlElement, tag: str, path: Path) -> float:
     child = _required(parent, tag, path)
     try:
-        return float(child.text)
+        value = float(child.text)
     except ValueError:
         raise InputError(f"<{tag}> must be a number, got {child.text!r}", path=at_line(path, child.line)) from None
+    if not math.isfinite(value):
+        raise InputError(f"<{tag}> must be a finite number, got {child.text!r}", path=at_line(path, child.line))
+    return value
 
 
 def _flag(parent: XmlElement, tag: str, path: Path) -> bool | None:

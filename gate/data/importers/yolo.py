@@ -9,14 +9,14 @@ YOLO class index + 1.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-
-import yaml
 
 from gate.data.coco import CocoDataset
 from gate.data.importers.builder import IMAGE_SUFFIXES, CocoBuilder, at_line, image_size, read_text_file
 from gate.data.importers.voc import read_class_names
 from gate.errors import InputError
+from gate.inputs import parse_yaml
 
 IMAGES_DIR = "images"
 LABELS_DIR = "labels"
@@ -28,15 +28,11 @@ NORMALISED_SLACK = 0.01
 
 def read_yaml_names(path: Path) -> list[str]:
     """Class names from a YOLO data YAML: `names` as a list or as a {index: name} mapping."""
-    try:
-        content = yaml.safe_load(read_text_file(path))
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise InputError(f"not valid YAML ({exc.problem})", path=at_line(path, line)) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc})", path=path) from None
+    content = parse_yaml(read_text_file(path), path)
     names = content.get("names") if isinstance(content, dict) else None
     if isinstance(names, dict):
+        if not all(type(k) is int for k in names):
+            raise InputError("'names' mapping must have keys 0..N-1", path=path)
         keys = sorted(names)
         if keys != list(range(len(keys))):
             raise InputError("'names' mapping must have keys 0..N-1", path=path)
@@ -101,6 +97,8 @@ def parse_label_file(path: Path, class_count: int) -> list[tuple[int, float, flo
             cx, cy, w, h = (float(v) for v in fields[1:])
         except ValueError:
             raise InputError(f"cx cy w h must be numbers, got {' '.join(fields[1:])!r}", path=where) from None
+        if not all(math.isfinite(v) for v in (cx, cy, w, h)):
+            raise InputError(f"cx cy w h must be finite numbers, got {' '.join(fields[1:])!r}", path=where)
         if not w > 0 or not h > 0:
             raise InputError(f"box has zero or negative size (w={w} h={h})", path=where)
         low, high = -NORMALISED_SLACK, 1 + NORMALISED_SLACK
