@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from gate.backends.detections import Detections
-from gate.backends.postprocess import RawOutputs, postprocess
+from gate.backends.postprocess import RawOutputs
 from gate.backends.preprocess import PreparedBatch, preprocess
 from gate.models.card import ModelCard, PostprocessingSpec, PreprocessingSpec, load_card
 
@@ -101,12 +101,18 @@ class Backend(abc.ABC):
         self.load()
         rows = batch.pixel_values.shape[0]
         parts = [self.forward(batch.pixel_values[i : i + self.max_batch]) for i in range(0, rows, self.max_batch)]
-        return RawOutputs.concatenate(parts)
+        return type(parts[0]).concatenate(parts)
 
     def infer(self, images: Sequence[np.ndarray], image_ids: Sequence[int]) -> list[Detections]:
         """Detections for a batch of RGB uint8 source images, boxes in source pixels."""
         batch = self.prepare(images, image_ids)
-        return postprocess(self.run_prepared(batch), batch, self.postprocessing)
+        return self.decode(self.run_prepared(batch), batch)
+
+    def decode(self, raw: Any, batch: PreparedBatch) -> list[Detections]:
+        """Raw outputs of a prepared batch -> detections, by the card's outputs layout and postprocessing."""
+        from gate.backends.decoders import decode_outputs
+
+        return decode_outputs(raw, batch, self.postprocessing, self.card.architecture.decoding)
 
     def close(self) -> None:
         """Release runtime resources (sessions, engines); the default has none."""

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gate.backends.base import Backend, BackendDescription
 from gate.backends.machine import cpu_count, cpu_model
-from gate.backends.postprocess import postprocess
 from gate.errors import InputError
 
 DEFAULT_WARMUP = 5
@@ -126,7 +125,7 @@ class _StageTimer:
         if sync:
             sync()
         t2 = time.perf_counter()
-        postprocess(raw, batch, backend.postprocessing)
+        backend.decode(raw, batch)
         t3 = time.perf_counter()
         if record:
             for stage, value in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):

@@ -128,9 +128,11 @@ def run_model(
     model_dir = Path(model_dir)
     if len(set(config.backends)) != len(config.backends):
         raise InputError(f"backends listed twice: {config.backends}")
-    if REFERENCE_BACKEND not in config.backends and len(config.backends) > 1:
-        log(f"note: consistency needs the {REFERENCE_BACKEND} reference backend; it is not in {config.backends}")
     card, model = model_provenance(model_dir)
+    # The reference form: torch for a model with a PyTorch form, else its fp32 ONNX (the card says which).
+    reference_form = card.architecture.reference
+    if reference_form not in config.backends and len(config.backends) > 1:
+        log(f"note: consistency needs the {reference_form} reference backend; it is not in {config.backends}")
     for name in config.backends:
         backend_class(name)  # unknown backend names fail before any work
     suites = [open_suite(name, cache=cache, suites=suites_dir, data=data) for name in config.suites]
@@ -151,13 +153,16 @@ def run_model(
         closing.callback(executor.close)
         for name in config.backends:
             reason = backend_class(name).unavailable_reason()
+            if reason is None and name == "torch" and card.architecture.format != "safetensors":
+                reason = f"the model has no PyTorch form ({card.architecture.format}); its reference form is {reference_form}"
             if reason is not None:
                 log(f"{name}: unavailable ({reason})")
                 backend_records.append({"name": name, "status": "unavailable", "reason": reason})
                 entries.extend(RunEntry(suite=s.name, backend=name, status="unavailable", reason=reason) for s in suites)
                 continue
             try:
-                backend = create_backend(name, model_dir, card=card, threads=config.threads, max_batch=config.batch_size)
+                backend = create_backend(name, model_dir, card=card, threads=config.threads, max_batch=config.batch_size,
+                                         **export_options(name, config))
                 backend.load()
                 closing.callback(backend.close)
                 description = backend.describe().model_dump(mode="json")
@@ -212,11 +217,12 @@ def run_model(
 
         # Our Ray workers (if any) are released before anything is timed on this machine.
         executor.close()
-        consistency_files = _write_consistency(staging, suites, config, detections, records, threshold)
+        consistency_files = _write_consistency(staging, suites, config, detections, records, threshold,
+                                               reference_form)
         parity_file = latency_file = None
         if loaded and suites:
             probe = _probe_images(suites[0], config.probe_images)
-            reference = REFERENCE_BACKEND if REFERENCE_BACKEND in loaded else next(iter(loaded))
+            reference = reference_form if reference_form in loaded else next(iter(loaded))
             parity = check_preprocessing_parity(list(loaded.values()), probe, reference=reference)
             atomic_write_json(staging / "parity.json", parity.model_dump(mode="json"))
             parity_file = "parity.json"
@@ -241,23 +247,30 @@ def run_model(
     return record
 
 
-def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold) -> dict[str, str]:
-    """Every backend against the torch reference on each suite: detection-level agreement and AP delta."""
+def export_options(backend: str, config: GateConfig) -> dict[str, Any]:
+    """The backend's export settings from the gate config (none = the export defaults)."""
+    settings = config.exports.get(backend)
+    return {} if settings is None else {"export_settings": settings}
+
+
+def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold,
+                       reference_form: str = REFERENCE_BACKEND) -> dict[str, str]:
+    """Every backend against the reference form on each suite: detection-level agreement and AP delta."""
     from gate.backends.consistency import compare_detections
     from gate.eval import paired_bootstrap
 
     files: dict[str, str] = {}
     for suite in suites:
-        reference = detections.get((suite.name, REFERENCE_BACKEND))
+        reference = detections.get((suite.name, reference_form))
         if reference is None:
             continue
         per_backend = {}
         for (suite_name, name), dets in sorted(detections.items()):
-            if suite_name != suite.name or name == REFERENCE_BACKEND:
+            if suite_name != suite.name or name == reference_form:
                 continue
             consistency = compare_detections(reference, dets, backend=name, score_threshold=threshold,
-                                             iou_threshold=config.consistency_iou)
-            comparison = paired_bootstrap(records[(suite.name, name)], records[(suite.name, REFERENCE_BACKEND)],
+                                             iou_threshold=config.consistency_iou, reference_name=reference_form)
+            comparison = paired_bootstrap(records[(suite.name, name)], records[(suite.name, reference_form)],
                                           candidate_threshold=threshold, resamples=500, seed=0, confusion=False)
             ap = comparison.find("ap")
             per_backend[name] = {
@@ -270,6 +283,6 @@ def _write_consistency(staging: Path, suites, config: GateConfig, detections, re
             }
         if per_backend:
             rel = f"suites/{suite.name}/consistency.json"
-            atomic_write_json(staging / rel, {"reference": REFERENCE_BACKEND, "backends": per_backend})
+            atomic_write_json(staging / rel, {"reference": reference_form, "backends": per_backend})
             files[suite.name] = rel
     return files
