@@ -75,13 +75,21 @@ def _consistency(record: RunRecord, folder: Path) -> dict[str, dict]:
     return out
 
 
+def _reference_form(record: RunRecord, folder: Path) -> str:
+    """The form the run compared every other form with: torch, or the fp32 ONNX of a model without a PyTorch form."""
+    for rel in record.consistency_files.values():
+        return json.loads((folder / rel).read_text(encoding="utf-8")).get("reference", "torch")
+    return "torch"
+
+
 def consistency_rows(suites: list[str], candidate: RunRecord, baseline: RunRecord, cand_dir: Path,
                      base_dir: Path) -> list[MetricComparison]:
     cand, base = _consistency(candidate, cand_dir), _consistency(baseline, base_dir)
+    reference = _reference_form(candidate, cand_dir)
     rows = []
     for b in candidate.backends:
         name = b["name"]
-        if name == "torch":
+        if name in ("torch", reference):
             continue
         for suite in suites:
             figures = cand.get(suite, {}).get(name)

@@ -4,7 +4,8 @@ Accepted sources:
 - a Hugging Face RT-DETR folder (`config.json` + `model.safetensors`), or a tsrgate model folder
   (the config then comes from the card);
 - a single `.safetensors` file whose card carries `architecture.config`;
-- an ONNX file (`.onnx`) with one image input and (logits, pred_boxes) outputs;
+- an ONNX file (`.onnx`) with one image input and the outputs its card's family and `outputs` layout
+  declare (checked on the graph and by a probe inference);
 - pickled checkpoints (`.pt`, `.pth`, `.bin`, `.ckpt`, `.pkl`) only with `trust_pickle=True`:
   unpickling runs code from the file, so it must be an explicit decision. They are converted to
   safetensors on the way in, so the model folder never holds a pickle.
@@ -166,37 +167,49 @@ def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
 
 
 def _check_onnx(path: Path, card: ModelCard) -> None:
-    import onnx
+    """The ONNX file is valid, fits the card's input and declared outputs, and a probe inference agrees.
 
+    The probe (a seeded random image at the card's input size) checks every declared output's name,
+    rank and shape as the runtime really produces them, and that its values can be detections
+    (finite, boxes of non-negative size, classes within the card's).
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    from gate.backends.decoders import check_outputs
+    from gate.backends.onnx_export import check_onnx_file
+    from gate.models.outputs import match_shapes
+
+    input_name, batch = check_onnx_file(path, card)
+    layout = card.architecture.decoding
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
     try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
-    except Exception as exc:  # noqa: BLE001 - onnx raises several types for broken files
-        raise InputError(f"invalid ONNX model ({type(exc).__name__}: {str(exc).splitlines()[0]})", path=path) from None
-    initializers = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    if len(inputs) != 1:
-        raise InputError(f"expected one image input, got {len(inputs)}", path=path)
-
-    def dims(value_info) -> list[int | None]:
-        return [d.dim_value if d.HasField("dim_value") else None for d in value_info.type.tensor_type.shape.dim]
-
-    shape = dims(inputs[0])
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
+        raise InputError(f"ONNX Runtime cannot load the model ({str(exc).strip().splitlines()[0]})", path=path) from None
+    graph_outputs = [o.name for o in session.get_outputs()]
+    if card.architecture.outputs is None:
+        names = ["logits" if "logits" in graph_outputs else graph_outputs[0],
+                 "pred_boxes" if "pred_boxes" in graph_outputs else graph_outputs[1]]
+        layout = layout.model_copy(update={"logits": names[0], "boxes": names[1]})
+        expected = layout.expected_shapes(card.num_classes)
+    else:
+        names = layout.names()
+        expected = layout.expected_shapes(card.num_classes)
     height, width = card.input_size
-    if len(shape) != 4 or shape[1] not in (3, None):
-        raise InputError(f"image input: expected shape (N, 3, H, W), got {shape}", path=path)
-    if (shape[2], shape[3]) != (height, width) and None not in shape[2:]:
-        raise InputError(f"image input is {shape[2]}x{shape[3]} but the card's input_size is {height}x{width}",
-                         path=path)
-    outputs = list(model.graph.output)
-    if len(outputs) < 2:
-        raise InputError(f"expected outputs (logits, pred_boxes), got {len(outputs)} output(s)", path=path)
-    logits = next((o for o in outputs if o.name == "logits"), outputs[0])
-    classes = dims(logits)
-    if len(classes) != 3:
-        raise InputError(f"logits: expected shape (N, Q, C), got {classes}", path=path)
-    if classes[2] is not None and classes[2] != card.num_classes:
-        raise InputError(f"the card names {card.num_classes} classes but the ONNX logits have {classes[2]}", path=path)
+    probe = np.random.default_rng(0).random((batch or 1, 3, height, width), dtype=np.float32)
+    try:
+        values = session.run(names, {input_name: probe})
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"probe inference failed ({str(exc).strip().splitlines()[0]})", path=path) from None
+    arrays = dict(zip(names, values, strict=True))
+    problem = match_shapes(expected, {name: list(array.shape) for name, array in arrays.items()})
+    if problem is None:
+        problem = check_outputs(arrays, layout, card.num_classes)
+    if problem is not None:
+        raise InputError(f"probe inference: {problem}", path=path)
 
 
 def ingest_model(

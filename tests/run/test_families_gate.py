@@ -1,0 +1,92 @@
+"""YOLO raw, YOLO end-to-end and boxes/scores/labels ONNX models through ingest, run (onnx, int8) and compare.
+
+The models are tiny seeded conv nets exported with exactly those output layouts
+(tests/backends/family_models.py), so this stands without Ultralytics. They have no PyTorch form:
+their reference form is their fp32 ONNX, so consistency and the INT8 AP delta are measured against it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gate.compare import compare_results
+from gate.models.ingest import ingest_model
+from gate.run import GateConfig, load_run, run_model
+from tests.backends.family_models import export_family_onnx, family_card, write_card
+from tests.gate_fixtures import write_policy
+from tests.models.shapes import make_shapes_dataset
+
+# One resize mode per family, so letterbox, tiles and stretch each run end to end.
+FORMS = {"yolo_raw": "letterbox", "yolo_end_to_end": "tiles", "boxes_scores_labels": "stretch"}
+
+
+@pytest.fixture(scope="module")
+def family_env(tmp_path_factory):
+    from gate.suites import build_suite
+
+    root = tmp_path_factory.mktemp("families")
+    cache, suites_dir = root / "cache", root / "suites"
+    data = make_shapes_dataset(root / "data", images=12, seed=3)
+    spec = root / "shapes-mini.yaml"
+    spec.write_text(f"name: shapes-mini\nversion: 1\ndescription: test suite\nsource:\n  dataset: {data}\n"
+                    "seed: 1\nselection: {}\n")
+    build_suite(spec, cache=cache, suites=suites_dir)
+    config = GateConfig(
+        suites=["shapes-mini"], backends=["torch", "onnx", "int8"], latency={"warmup": 1, "runs": 2, "images": 2},
+        exports={"int8": {"calibration_data": str(data), "calibration_images": 8}},
+    )
+    runs = {}
+    for layout, resize in FORMS.items():
+        onnx_file = export_family_onnx(root / f"{layout}.onnx", layout)
+        card = write_card(root / f"{layout}.json", family_card(layout, name=layout, resize=resize))
+        model = ingest_model(onnx_file, card, root / "models" / layout)
+        assert model.architecture.reference == "onnx"
+        runs[layout] = run_model(root / "models" / layout, config, root / "results" / layout, suites_dir=suites_dir,
+                                 cache=cache, progress=False)
+    return root, runs
+
+
+@pytest.mark.parametrize("layout", list(FORMS))
+def test_family_runs_on_onnx_and_int8_against_its_onnx_reference_form(family_env, layout):
+    root, runs = family_env
+    record = runs[layout]
+    status = {e.backend: e.status for e in record.entries}
+    assert status == {"torch": "unavailable", "onnx": "ok", "int8": "ok"}
+    torch_entry = record.entry("shapes-mini", "torch")
+    assert "no PyTorch form" in torch_entry.reason
+    consistency = json.loads((root / "results" / layout / record.consistency_files["shapes-mini"]).read_text())
+    assert consistency["reference"] == "onnx" and set(consistency["backends"]) == {"int8"}
+    int8 = consistency["backends"]["int8"]
+    assert int8["consistency"]["reference"] == "onnx"
+    assert int8["ap_delta"] is not None and int8["consistency"]["candidate_detections"] > 0
+    assert all(e.images == 12 for e in record.entries if e.status == "ok")
+    parity = json.loads((root / "results" / layout / "parity.json").read_text())
+    assert parity["reference"] == "onnx"
+
+
+def test_int8_export_settings_from_the_gate_config_are_recorded(family_env):
+    root, runs = family_env
+    record = load_run(root / "results" / "yolo_raw")
+    assert record.config["exports"]["int8"]["calibration_images"] == 8
+    [int8] = [b for b in record.backends if b["name"] == "int8"]
+    settings = int8["description"]["details"]["export_settings"]
+    assert settings["calibration_images"] == 8 and settings["calibration_data"].endswith("data")
+    assert int8["description"]["details"]["calibration"]["images"] == 8
+
+
+def test_families_compare_with_each_other_on_their_onnx_form(family_env, tmp_path):
+    root, _ = family_env
+    policy = write_policy(tmp_path / "policy.json", [
+        {"id": "suite-ap", "metric": "ap", "scope": {"backends": ["onnx"]}, "check": {"max_drop": 1.0}},
+        {"id": "int8-ap-delta", "metric": "backend_ap_delta", "scope": {"backends": ["int8"]},
+         "check": {"max_value": 1.0}},
+    ])
+    for candidate in ("yolo_end_to_end", "boxes_scores_labels"):
+        verdict = compare_results(root / "results" / candidate, root / "results" / "yolo_raw", policy_path=policy,
+                                  latency=False)
+        rows = {(r.metric, r.backend) for r in verdict.comparisons if r.status == "ok"}
+        assert ("ap", "onnx") in rows and ("backend_ap_delta", "int8") in rows
+        assert not [r for r in verdict.comparisons if r.backend == "onnx" and r.metric.startswith("backend_")]
+        assert verdict.outcome == "pass"
