@@ -280,7 +280,7 @@ def ingest_model(
             raise InputError(f"the model's anchor_image_size {list(anchors)} differs from the card's input_size "
                              f"{list(card.input_size)}", path=card_file)
         if kind == "onnx":
-            _check_onnx(target, card)
+            _check_onnx(weights_file, card)  # the same bytes as the copy; errors name the user's file
         # The model folder holds exactly one card file, in JSON.
         for stale in (CARD_JSON, CARD_YAML):
             (staging / stale).unlink(missing_ok=True)
