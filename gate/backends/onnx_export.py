@@ -206,6 +206,9 @@ def _export_torch(model_dir: Path, card: ModelCard, settings: OnnxExportSettings
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"ONNX export failed ({type(exc).__name__}: {first})", path=model_dir) from None
         reference = [t.numpy() for t in wrapper(sample)]
+    from gate.backends.onnx_fixes import float32_trig
+
+    float32_trig(target)  # float64 Sin/Cos left by some detectors' position embeddings (D-FINE)
     exported = _ort_outputs(target, sample.numpy())
     parity = {}
     for name, ref, got in zip(OUTPUT_NAMES, reference, exported, strict=True):

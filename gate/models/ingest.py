@@ -86,9 +86,13 @@ def _pickle_source(path: Path, trust_pickle: bool) -> str:
 
 
 def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: Path) -> dict[str, Any]:
-    from gate.models.rtdetr import config_from_dict, config_to_dict
-
     architecture = raw_card.get("architecture") or {}
+    if architecture.get("family") == "detr":
+        from gate.models.hf_detectors import hf_config_from_dict as config_from_dict
+        from gate.models.hf_detectors import hf_config_to_dict as config_to_dict
+    else:
+        from gate.models.rtdetr import config_from_dict, config_to_dict
+
     draft = architecture.get("config") or {}
     if config_file is not None:
         try:
@@ -135,7 +139,7 @@ def _has_own_key_names(model, weights_file: Path) -> bool:
         raise InputError(f"corrupt safetensors file ({exc})", path=weights_file) from None
 
 
-def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
+def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path, family: str = "rt_detr"):
     """Load a checkpoint written by `save_pretrained`, whose tensor names transformers renames on load.
 
     transformers' own loader does the renaming; every tensor must be used and every parameter
@@ -143,20 +147,26 @@ def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
     """
     import tempfile
 
-    from transformers import RTDetrForObjectDetection
+    from transformers import AutoModelForObjectDetection, RTDetrForObjectDetection
 
-    from gate.models.rtdetr import config_from_dict
+    if family == "detr":
+        from gate.models.hf_detectors import hf_config_from_dict as config_from_dict
 
+        model_class = AutoModelForObjectDetection
+    else:
+        from gate.models.rtdetr import config_from_dict
+
+        model_class = RTDetrForObjectDetection
     with tempfile.TemporaryDirectory(prefix="tsrgate-ingest-") as tmp:
         folder = Path(tmp)
         (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
         (folder / SAFETENSORS_FILE).symlink_to(weights_file.resolve())
         try:
-            model, info = RTDetrForObjectDetection.from_pretrained(
+            model, info = model_class.from_pretrained(
                 folder, config=config_from_dict(config), local_files_only=True, output_loading_info=True
             )
         except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad checkpoint
-            raise InputError(f"weights do not load as RT-DETR ({type(exc).__name__}: {exc})",
+            raise InputError(f"weights do not load as {config.get('model_type', 'rt_detr')} ({type(exc).__name__}: {exc})",
                              path=weights_file) from None
     problems = [f"{kind} {sorted(info[kind])[:3]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")
                 if info.get(kind)]
@@ -243,6 +253,9 @@ def ingest_model(
             config = _config_for(raw, config_file, card_file)
             architecture.update({"format": "safetensors", "config": config})
             target = staging / SAFETENSORS_FILE
+            family = architecture.get("family", "rt_detr")
+            if family == "detr":
+                from gate.models.hf_detectors import build_hf_model as build_model
             model = build_model(config)
             if kind == "pickle":
                 import torch
@@ -256,12 +269,13 @@ def ingest_model(
                 converted.unlink()
                 save_weights(model, target)
             else:
-                check_safetensors_classes(weights_file, config_num_labels(config))
+                if family == "rt_detr":
+                    check_safetensors_classes(weights_file, config_num_labels(config))
                 if _has_own_key_names(model, weights_file):
                     load_weights(model, weights_file)  # every tensor present with the right shape
                     shutil.copyfile(weights_file, target)
                 else:
-                    model = _load_hf_checkpoint(config, weights_file)
+                    model = _load_hf_checkpoint(config, weights_file, family)
                     save_weights(model, target)
             raw["weights"] = {"parameters": count_parameters(model)}
         digest = sha256_file(target)
