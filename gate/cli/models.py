@@ -113,7 +113,8 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--suite", "suite_names", multiple=True, required=True, help="Suite name (repeatable).")
-@click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
+@click.option("--backend", "backend_name", default=None,
+              help="Backend to run (default: the card's reference form: torch, or onnx for an ONNX model).")
 @click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
 def measure(model_dir, suite_names, backend_name, threads, record) -> None:

@@ -90,3 +90,16 @@ def test_families_compare_with_each_other_on_their_onnx_form(family_env, tmp_pat
         assert ("ap", "onnx") in rows and ("backend_ap_delta", "int8") in rows
         assert not [r for r in verdict.comparisons if r.backend == "onnx" and r.metric.startswith("backend_")]
         assert verdict.outcome == "pass"
+
+
+def test_measure_uses_the_reference_form_of_an_onnx_model(family_env):
+    from gate.models.card import load_card
+    from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
+
+    root, runs = family_env
+    model = root / "models" / "yolo_raw"
+    metrics = evaluate_model_on_suite(model, "shapes-mini", suites_dir=root / "suites", cache=root / "cache")
+    # The same onnx detections as `tsrgate run`, so the same AP (pycocotools and gate.eval agree).
+    assert abs(metrics.ap - runs["yolo_raw"].entry("shapes-mini", "onnx").summary["ap"]) < 1e-9
+    record_card_evaluation(model, metrics)
+    assert load_card(model).evaluation[-1].split.startswith("suite shapes-mini v1")
