@@ -15,7 +15,6 @@ ShardFailedError naming the suite, the backend and the shard's image ids: never 
 from __future__ import annotations
 
 import json
-
 import logging
 import os
 from collections.abc import Callable
