@@ -174,7 +174,8 @@ def check_outputs(arrays: dict[str, np.ndarray], layout, num_classes: int) -> st
         labels = (layout.labels, arrays[layout.labels][valid])
     for name, sizes in boxes.items():
         if sizes.size and sizes.min() < 0:
-            return f"the model emitted a box of negative width or height ({float(sizes.min()):.3g}) in its {name} output"
+            smallest = float(sizes.min())
+            return f"the model emitted a box of negative width or height ({smallest:.3g}) in its {name} output"
     if labels is not None and labels[1].size:
         values = np.rint(labels[1])
         if values.min() < 0 or values.max() >= num_classes:

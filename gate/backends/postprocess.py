@@ -102,8 +102,11 @@ def nms_per_class(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou
     return kept[np.argsort(-scores[kept], kind="stable")] if kept.size else kept
 
 
+DecodedInput = tuple[np.ndarray, np.ndarray, np.ndarray]  # boxes in source pixels, scores, labels
+
+
 def postprocess(raw: RawOutputs, batch: PreparedBatch, spec: PostprocessingSpec,
-                decode_row: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> list[Detections]:
+                decode_row: Callable[[int], DecodedInput] | None = None) -> list[Detections]:
     """Decode every input of a prepared batch and assemble one `Detections` per source image.
 
     `decode_row(row)` gives one model input's (boxes in source pixels, scores, labels); the default
@@ -114,7 +117,7 @@ def postprocess(raw: RawOutputs, batch: PreparedBatch, spec: PostprocessingSpec,
     if rows_out != len(batch.geometry):
         raise ValueError(f"model outputs: expected {len(batch.geometry)} rows, got {rows_out}")
     if decode_row is None:
-        def decode_row(r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def decode_row(r: int) -> DecodedInput:
             return decode_input(raw.logits[r], raw.pred_boxes[r], batch.geometry[r], spec.score_threshold)
     results = []
     for index, image_id in enumerate(batch.image_ids):

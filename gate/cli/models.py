@@ -41,7 +41,7 @@ def train(data_dir, recipe_path, out, resume, force, work_dir, stop_after, model
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled checkpoint (.pt/.bin/.pth): it runs code.")
 @click.option("--force", is_flag=True, help="Replace an existing model folder.")
 def ingest(src, card_path, out, name, trust_pickle, force) -> None:
-    """Ingest SRC (HF detector folder, .safetensors or .onnx of any family the card declares) into the model folder OUT."""
+    """Ingest SRC (HF detector folder, .safetensors or .onnx of the card's family) into the model folder OUT."""
     from gate.models.ingest import ingest_model
 
     card = ingest_model(src, card_path, out, trust_pickle=trust_pickle, force=force, name=name)
