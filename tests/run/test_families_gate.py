@@ -18,8 +18,9 @@ from tests.backends.family_models import export_family_onnx, family_card, write_
 from tests.gate_fixtures import write_policy
 from tests.models.shapes import make_shapes_dataset
 
-# One resize mode per family, so letterbox, tiles and stretch each run end to end.
-FORMS = {"yolo_raw": "letterbox", "yolo_end_to_end": "tiles", "boxes_scores_labels": "stretch"}
+# One resize mode per layout, so letterbox, tiles and stretch each run end to end.
+FORMS = {"yolo_raw": "letterbox", "yolo_end_to_end": "tiles", "boxes_scores_labels": "stretch",
+         "efficient_nms": "letterbox"}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_families_compare_with_each_other_on_their_onnx_form(family_env, tmp_pat
         {"id": "int8-ap-delta", "metric": "backend_ap_delta", "scope": {"backends": ["int8"]},
          "check": {"max_value": 1.0}},
     ])
-    for candidate in ("yolo_end_to_end", "boxes_scores_labels"):
+    for candidate in ("yolo_end_to_end", "boxes_scores_labels", "efficient_nms"):
         verdict = compare_results(root / "results" / candidate, root / "results" / "yolo_raw", policy_path=policy,
                                   latency=False)
         rows = {(r.metric, r.backend) for r in verdict.comparisons if r.status == "ok"}
