@@ -8,12 +8,14 @@ their reference form is their fp32 ONNX, so consistency and the INT8 AP delta ar
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from gate.compare import compare_results
 from gate.models.ingest import ingest_model
 from gate.run import GateConfig, load_run, run_model
+from gate.suites.locations import CACHE_ENV
 from tests.backends.family_models import export_family_onnx, family_card, write_card
 from tests.gate_fixtures import write_policy
 from tests.models.shapes import make_shapes_dataset
@@ -25,10 +27,16 @@ FORMS = {"yolo_raw": "letterbox", "yolo_end_to_end": "tiles", "boxes_scores_labe
 
 @pytest.fixture(scope="module")
 def family_env(tmp_path_factory):
-    from gate.suites import build_suite
-
     root = tmp_path_factory.mktemp("families")
     cache, suites_dir = root / "cache", root / "suites"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(cache))  # exports, suites and predictions stay in this module's cache
+        yield _build(root, cache, suites_dir)
+
+
+def _build(root, cache, suites_dir):
+    from gate.suites import build_suite
+
     data = make_shapes_dataset(root / "data", images=12, seed=3)
     spec = root / "shapes-mini.yaml"
     spec.write_text(f"name: shapes-mini\nversion: 1\ndescription: test suite\nsource:\n  dataset: {data}\n"
@@ -104,3 +112,25 @@ def test_measure_uses_the_reference_form_of_an_onnx_model(family_env):
     assert metrics.ap == round(runs["yolo_raw"].entry("shapes-mini", "onnx").summary["ap"], 6)  # cards keep 6 decimals
     record_card_evaluation(model, metrics)
     assert load_card(model).evaluation[-1].split.startswith("suite shapes-mini v1")
+
+
+def test_ray_workers_build_the_int8_export_the_gate_config_names(family_env):
+    """A worker gets the config's export settings with its backend spec (without them: the defaults)."""
+    from gate.errors import InputError
+    from gate.models.card import card_path, load_card
+    from gate.run.executors.ray_executor import _settings_json
+    from gate.run.executors.ray_worker import WorkerBackendSpec, loaded_backend
+    from gate.storage import sha256_file
+
+    root, runs = family_env
+    assert os.environ[CACHE_ENV] == str(root / "cache")  # the worker sets it; the fixture restores it
+    model = root / "models" / "boxes_scores_labels"
+    card = load_card(model)
+    settings = runs["boxes_scores_labels"].config["exports"]["int8"]
+    fields = dict(name="int8", model_dir=str(model), threads=1, max_batch=4,
+                  card_sha256=sha256_file(card_path(model)), weights_sha256=card.weights.sha256,
+                  model_file_sha256=card.weights.sha256, cache_root=str(root / "cache"))
+    backend = loaded_backend(WorkerBackendSpec(**fields, export_settings_json=_settings_json(settings)))
+    assert backend.export_record.settings == settings
+    with pytest.raises(InputError, match="records no training dataset"):
+        loaded_backend(WorkerBackendSpec(**fields))
