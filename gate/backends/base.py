@@ -3,7 +3,8 @@
 A backend implements only what differs between runtimes: `load` (read the model file, pick the
 device and threads), `forward` (a float batch in, raw logits and boxes out) and `describe`.
 Preprocessing and postprocessing are not the backend's business: `infer` always goes through the
-shared `gate.backends.preprocess` and `gate.backends.postprocess`, driven by the model card, so two
+shared `gate.backends.preprocess` and the decoder of the card's outputs layout (`gate.backends.decoders`,
+which assembles through `gate.backends.postprocess`), driven by the model card, so two
 backends of one model can only differ in what their runtimes compute.
 """
 
@@ -80,7 +81,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def forward(self, pixel_values: np.ndarray) -> RawOutputs:
-        """Run the model on a (T, 3, H, W) batch of at most `max_batch` rows."""
+        """Run the model on a (T, 3, H, W) batch of at most `max_batch` rows.
+
+        DETR-style layouts return `RawOutputs` (logits, pred_boxes); the others `decoders.NamedOutputs`.
+        """
 
     @abc.abstractmethod
     def describe(self) -> BackendDescription:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gate.backends.detections import Detections
-from gate.backends.postprocess import RawOutputs, cxcywh_to_xyxy, decode_input, nms_per_class, postprocess
+from gate.backends.postprocess import RawOutputs, cxcywh_to_xyxy, nms_per_class, postprocess
 from gate.backends.preprocess import InputGeometry, PreparedBatch
 from gate.models.card import PostprocessingSpec
 from gate.models.outputs import (
