@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from gate.models.card import load_card
+from gate.cards.card import load_card
 from gate.run import GateConfig
 from tests.backends.family_models import INPUT, export_family_onnx
 from tests.conftest import REPO_ROOT

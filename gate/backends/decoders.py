@@ -25,8 +25,8 @@ import numpy as np
 from gate.backends.detections import Detections
 from gate.backends.postprocess import RawOutputs, cxcywh_to_xyxy, nms_per_class, postprocess
 from gate.backends.preprocess import InputGeometry, PreparedBatch
-from gate.models.card import PostprocessingSpec
-from gate.models.outputs import (
+from gate.cards.card import PostprocessingSpec
+from gate.cards.outputs import (
     BoxesScoresLabelsOutputs,
     DetrOutputs,
     EfficientNmsOutputs,

@@ -13,51 +13,29 @@ leaves a half-written export that looks complete.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gate.errors import InputError, RefusedError, describe_validation_error
-from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
-from gate.suites.locations import CACHE_ENV, cache_root  # noqa: F401 - one cache root for every stage
+from gate.errors import InputError
+from gate.locations import cache_root
+# The settings schemas live with the gate config that carries them (gate.results); exports use them from here.
+from gate.results.export_settings import (  # noqa: F401 - re-exported
+    ExportFormat,
+    ExportSettings,
+    Int8ExportSettings,
+    OnnxExportSettings,
+    settings_for,
+)
+from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 
 RECORD_FILE = "export.json"
 # Bump when the export procedure changes in a way that changes the files, so old cache entries are not reused.
 EXPORT_SCHEME = 1
 
-ExportFormat = Literal["onnx", "int8"]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class OnnxExportSettings(_Strict):
-    """How the fp32 ONNX file is made: legacy TorchScript exporter, fixed input shape from the card."""
-
-    opset: int = Field(default=17, ge=13, le=21)
-    batch: int = Field(default=1, ge=1, le=64)  # the fixed batch dimension of the exported graph
-
-
-class Int8ExportSettings(_Strict):
-    """How the Q/DQ ONNX file is made from the fp32 ONNX with Model Optimizer's ONNX PTQ."""
-
-    onnx: OnnxExportSettings = Field(default_factory=OnnxExportSettings)
-    calibration_images: int = Field(default=32, ge=1)
-    # max calibration: on the shipped synth model (clean suite, 60 images) entropy lost 0.116 AP
-    # (0.389 -> 0.273), max 0.030.
-    calibration_method: Literal["entropy", "max"] = "max"
-    # ONNX op types that get Q/DQ (empty = every type Model Optimizer supports). Convolutions by
-    # default: the backbone and the hybrid encoder's CNN blocks carry most of the compute, while
-    # quantizing attention, the score and box heads and the top-k query selection cost the most accuracy.
-    quantize_op_types: list[str] = Field(default_factory=lambda: ["Conv"])
-    # fp32 keeps accuracy; modelopt's own default (fp16) collapsed a trained RT-DETR (0.628 -> 0.204 AP).
-    high_precision_dtype: Literal["fp32", "fp16"] = "fp32"
-    seed: int = 0
-    calibration_data: str | None = None  # a dataset folder; None = the model's training dataset
-
-
-ExportSettings = OnnxExportSettings | Int8ExportSettings
 
 
 class TensorSpec(_Strict):
@@ -115,24 +93,6 @@ class ExportRecord(_Strict):
         return Path(self.location) / self.file
 
 
-def settings_for(fmt: str, settings: ExportSettings | dict[str, Any] | None) -> ExportSettings:
-    """Validated settings of an export format (defaults when None); a wrong field is one InputError."""
-    models = {"onnx": OnnxExportSettings, "int8": Int8ExportSettings}
-    if fmt not in models:
-        raise InputError(f"unknown export format {fmt!r}; expected one of {', '.join(sorted(models))}")
-    model = models[fmt]
-    if settings is None:
-        return model()
-    if isinstance(settings, model):
-        return settings
-    if isinstance(settings, BaseModel):
-        raise InputError(f"{fmt} export: expected {model.__name__}, got {type(settings).__name__}")
-    try:
-        return model.model_validate(settings)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, f"{fmt} export settings")) from None
-
-
 def settings_key(fmt: str, weights_sha256: str, settings: ExportSettings, extra: dict[str, Any] | None = None) -> str:
     """sha256 of everything that determines an exported file."""
     payload = {
@@ -178,58 +138,3 @@ def verify_export(folder: Path, key: str) -> ExportRecord | None:
 def write_export_record(record: ExportRecord, folder: Path) -> ExportRecord:
     atomic_write_json(folder / RECORD_FILE, record.model_dump(mode="json"))
     return record.model_copy(update={"location": str(folder)})
-
-
-def _card_and_key(model_dir: Path, fmt: str, settings: ExportSettings):
-    from gate.models.card import load_card
-
-    card = load_card(model_dir, verify_weights=True)
-    extra: dict[str, Any] = {}
-    if isinstance(settings, Int8ExportSettings):
-        # The calibration images' content, not their path, decides the ranges. For the training
-        # dataset the card records that hash, so a cached export is found without the dataset.
-        if settings.calibration_data is None and card.training is not None:
-            extra["calibration_annotations_sha256"] = card.training.data.annotations_sha256
-        else:
-            from gate.backends.int8_export import calibration_source
-
-            extra["calibration_annotations_sha256"] = calibration_source(card, model_dir, settings).annotations_sha256
-        extra["onnx_key"] = settings_key("onnx", card.weights.sha256, settings.onnx)
-    return card, settings_key(fmt, card.weights.sha256, settings, extra)
-
-
-def ensure_export(
-    model_dir: str | Path,
-    fmt: str,
-    settings: ExportSettings | dict[str, Any] | None = None,
-    *,
-    out: str | Path | None = None,
-    force: bool = False,
-) -> ExportRecord:
-    """The export of a model in `fmt` ("onnx" or "int8"), built if needed, reused when present and intact.
-
-    Without `out` the export lives in the cache (see module docstring) and a cache entry whose file
-    no longer matches its record is rebuilt. With `out` the export is written to that folder; an
-    existing folder holding anything else is refused unless `force`.
-    """
-    model_dir = Path(model_dir)
-    settings = settings_for(fmt, settings)
-    card, key = _card_and_key(model_dir, fmt, settings)
-    folder = Path(out) if out is not None else cache_folder(card.weights.sha256, fmt, key)
-    if not force:
-        existing = verify_export(folder, key)
-        if existing is not None:
-            return existing
-    if out is not None and folder.exists() and any(folder.iterdir()) and not force:
-        raise RefusedError("export folder exists and holds something else; pass --force to replace it", path=folder)
-    with staged_dir(folder, force=True) as staging:
-        if fmt == "onnx":
-            from gate.backends.onnx_export import export_onnx
-
-            record = export_onnx(model_dir, card, settings, staging, key)
-        else:
-            from gate.backends.int8_export import export_int8
-
-            record = export_int8(model_dir, card, settings, staging, key)
-        write_export_record(record, staging)
-    return load_export_record(folder)

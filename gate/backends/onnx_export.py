@@ -18,7 +18,7 @@ import numpy as np
 from gate import __version__
 from gate.backends.exports import ExportRecord, OnnxExportSettings, TensorSpec
 from gate.errors import InputError
-from gate.models.card import ModelCard
+from gate.cards.card import ModelCard
 from gate.storage import sha256_file
 
 ONNX_EXPORT_FILE = "model.onnx"
@@ -98,7 +98,7 @@ def check_io_against_card(inputs: list[TensorSpec], outputs: list[TensorSpec], c
 
 def _check_declared_outputs(outputs: list[TensorSpec], card: ModelCard, path: str | Path) -> None:
     """Every output the card's layout declares exists with the rank and shape the layout expects."""
-    from gate.models.outputs import match_shapes
+    from gate.cards.outputs import match_shapes
 
     layout = card.architecture.decoding
     actual = {o.name: [d if isinstance(d, int) else None for d in o.shape] for o in outputs}
@@ -182,7 +182,7 @@ def _export_torch(model_dir: Path, card: ModelCard, settings: OnnxExportSettings
     import torch
     import transformers
 
-    from gate.models.rtdetr import load_detector
+    from gate.cards.rtdetr import load_detector
 
     if card.preprocessing.dtype != "float32":
         raise InputError(f"ONNX export supports float32 model inputs, the card says {card.preprocessing.dtype}",

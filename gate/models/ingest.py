@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.errors import InputError, RefusedError
-from gate.models.card import (
+from gate.cards.card import (
     CARD_JSON,
     CARD_YAML,
     ONNX_FILE,
@@ -88,10 +88,10 @@ def _pickle_source(path: Path, trust_pickle: bool) -> str:
 def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: Path) -> dict[str, Any]:
     architecture = raw_card.get("architecture") or {}
     if architecture.get("family") == "detr":
-        from gate.models.hf_detectors import hf_config_from_dict as config_from_dict
-        from gate.models.hf_detectors import hf_config_to_dict as config_to_dict
+        from gate.cards.hf_detectors import hf_config_from_dict as config_from_dict
+        from gate.cards.hf_detectors import hf_config_to_dict as config_to_dict
     else:
-        from gate.models.rtdetr import config_from_dict, config_to_dict
+        from gate.cards.rtdetr import config_from_dict, config_to_dict
 
     draft = architecture.get("config") or {}
     if config_file is not None:
@@ -150,11 +150,11 @@ def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path, family: str 
     from transformers import AutoModelForObjectDetection, RTDetrForObjectDetection
 
     if family == "detr":
-        from gate.models.hf_detectors import hf_config_from_dict as config_from_dict
+        from gate.cards.hf_detectors import hf_config_from_dict as config_from_dict
 
         model_class = AutoModelForObjectDetection
     else:
-        from gate.models.rtdetr import config_from_dict
+        from gate.cards.rtdetr import config_from_dict
 
         model_class = RTDetrForObjectDetection
     with tempfile.TemporaryDirectory(prefix="tsrgate-ingest-") as tmp:
@@ -188,7 +188,7 @@ def _check_onnx(path: Path, card: ModelCard) -> None:
 
     from gate.backends.decoders import check_outputs
     from gate.backends.onnx_export import check_onnx_file
-    from gate.models.outputs import match_shapes
+    from gate.cards.outputs import match_shapes
 
     input_name, batch = check_onnx_file(path, card)
     layout = card.architecture.decoding
@@ -248,14 +248,14 @@ def ingest_model(
             shutil.copyfile(weights_file, target)
             architecture.update({"format": "onnx", "config": {}})
         else:
-            from gate.models.rtdetr import build_model, count_parameters, load_weights, save_weights
+            from gate.cards.rtdetr import build_model, count_parameters, load_weights, save_weights
 
             config = _config_for(raw, config_file, card_file)
             architecture.update({"format": "safetensors", "config": config})
             target = staging / SAFETENSORS_FILE
             family = architecture.get("family", "rt_detr")
             if family == "detr":
-                from gate.models.hf_detectors import build_hf_model as build_model
+                from gate.cards.hf_detectors import build_hf_model as build_model
             model = build_model(config)
             if kind == "pickle":
                 import torch

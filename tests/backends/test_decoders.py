@@ -8,8 +8,8 @@ import pytest
 from gate.backends.decoders import NamedOutputs, check_outputs, decode_outputs, softmax
 from gate.backends.postprocess import RawOutputs
 from gate.backends.preprocess import preprocess
-from gate.models.card import PostprocessingSpec, PreprocessingSpec
-from gate.models.outputs import (
+from gate.cards.card import PostprocessingSpec, PreprocessingSpec
+from gate.cards.outputs import (
     BoxesScoresLabelsOutputs,
     DetrOutputs,
     EfficientNmsOutputs,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gate.models.card import load_card
+from gate.cards.card import load_card
 from tests.backends.family_models import LAYOUTS, export_family_onnx, family_card, write_card
 
 

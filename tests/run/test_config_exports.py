@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.errors import InputError
-from gate.run.config import load_gate_config
+from gate.results.config import load_gate_config
 
 
 def _config(tmp_path, body: str):

@@ -46,9 +46,9 @@ def fp16_run(tmp_path, monkeypatch, tmp_path_factory):
 
 def test_fp16_high_precision_from_the_gate_config_is_recorded_and_fails_int8_ap_delta(fp16_run):
     record = load_run(fp16_run)
-    assert record.config["exports"]["int8"]["high_precision_dtype"] == "fp16"
-    [int8] = [b for b in record.backends if b["name"] == "int8"]
-    details = int8["description"]["details"]
+    assert record.config.exports["int8"]["high_precision_dtype"] == "fp16"
+    [int8] = [b for b in record.backends if b.name == "int8"]
+    details = int8.description.details
     assert details["export_settings"]["high_precision_dtype"] == "fp16"
     verdict = compare_results(fp16_run, fp16_run, latency=False)
     [rule] = [o for o in verdict.outcomes if o.rule_id == "int8-ap-delta"]

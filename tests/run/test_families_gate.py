@@ -7,15 +7,15 @@ their reference form is their fp32 ONNX, so consistency and the INT8 AP delta ar
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
 from gate.compare import compare_results
 from gate.models.ingest import ingest_model
+from gate.results.opened import ResultsFolder
 from gate.run import GateConfig, load_run, run_model
-from gate.suites.locations import CACHE_ENV
+from gate.locations import CACHE_ENV
 from tests.backends.family_models import export_family_onnx, family_card, write_card
 from tests.gate_fixtures import write_policy
 from tests.models.shapes import make_shapes_dataset
@@ -65,24 +65,24 @@ def test_family_runs_on_onnx_and_int8_against_its_onnx_reference_form(family_env
     assert status == {"torch": "unavailable", "onnx": "ok", "int8": "ok"}
     torch_entry = record.entry("shapes-mini", "torch")
     assert "no PyTorch form" in torch_entry.reason
-    consistency = json.loads((root / "results" / layout / record.consistency_files["shapes-mini"]).read_text())
-    assert consistency["reference"] == "onnx" and set(consistency["backends"]) == {"int8"}
-    int8 = consistency["backends"]["int8"]
-    assert int8["consistency"]["reference"] == "onnx"
-    assert int8["ap_delta"] is not None and int8["consistency"]["candidate_detections"] > 0
+    results = ResultsFolder.open(root / "results" / layout)
+    consistency = results.consistency("shapes-mini")
+    assert consistency.reference == "onnx" and set(consistency.backends) == {"int8"}
+    int8 = consistency.backends["int8"]
+    assert int8.consistency.reference == "onnx"
+    assert int8.ap_delta is not None and int8.consistency.candidate_detections > 0
     assert all(e.images == 12 for e in record.entries if e.status == "ok")
-    parity = json.loads((root / "results" / layout / "parity.json").read_text())
-    assert parity["reference"] == "onnx"
+    assert results.parity().reference == "onnx"
 
 
 def test_int8_export_settings_from_the_gate_config_are_recorded(family_env):
     root, runs = family_env
     record = load_run(root / "results" / "yolo_raw")
-    assert record.config["exports"]["int8"]["calibration_images"] == 8
-    [int8] = [b for b in record.backends if b["name"] == "int8"]
-    settings = int8["description"]["details"]["export_settings"]
+    assert record.config.exports["int8"]["calibration_images"] == 8
+    [int8] = [b for b in record.backends if b.name == "int8"]
+    settings = int8.description.details["export_settings"]
     assert settings["calibration_images"] == 8 and settings["calibration_data"].endswith("data")
-    assert int8["description"]["details"]["calibration"]["images"] == 8
+    assert int8.description.details["calibration"]["images"] == 8
 
 
 def test_families_compare_with_each_other_on_their_onnx_form(family_env, tmp_path):
@@ -102,7 +102,7 @@ def test_families_compare_with_each_other_on_their_onnx_form(family_env, tmp_pat
 
 
 def test_measure_uses_the_reference_form_of_an_onnx_model(family_env):
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
     from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
 
     root, runs = family_env
@@ -117,7 +117,7 @@ def test_measure_uses_the_reference_form_of_an_onnx_model(family_env):
 def test_ray_workers_build_the_int8_export_the_gate_config_names(family_env):
     """A worker gets the config's export settings with its backend spec (without them: the defaults)."""
     from gate.errors import InputError
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
     from gate.run.executors.ray_executor import _settings_json
     from gate.run.executors.ray_worker import WorkerBackendSpec, loaded_backend
     from gate.storage import sha256_file
@@ -126,7 +126,7 @@ def test_ray_workers_build_the_int8_export_the_gate_config_names(family_env):
     assert os.environ[CACHE_ENV] == str(root / "cache")  # the worker sets it; the fixture restores it
     model = root / "models" / "boxes_scores_labels"
     card = load_card(model)
-    settings = runs["boxes_scores_labels"].config["exports"]["int8"]
+    settings = runs["boxes_scores_labels"].config.exports["int8"]
     fields = dict(name="int8", model_dir=str(model), threads=1, max_batch=4,
                   card_sha256=sha256_file(card_path(model)), weights_sha256=card.weights.sha256,
                   model_file_sha256=card.weights.sha256, cache_root=str(root / "cache"))
