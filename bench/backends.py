@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/backends.py models/synth-baseline --suite clean [--suite-data WORLD] [--limit 200]
     .venv/bin/python bench/backends.py MODEL --data DATASET [--split split=test] [--limit 100]
+    .venv/bin/python bench/backends.py models/synth-baseline --suite clean --beside models/synth-yolo
+
+`--beside OTHER` (repeatable) runs another model's reference form (its fp32 ONNX for a YOLO or
+boxes/scores/labels model, torch otherwise) on the same images and prints its AP, latency and
+throughput in the same table, with its latency timed interleaved against this model's `onnx` form.
 
 Prints one row per backend (AP, AP50 by pycocotools, p50/p99 batch-1 latency, throughput) plus its
 detection-level consistency against `torch` and the preprocessing-parity probe; backends that cannot
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration-images", type=int, default=32)
     parser.add_argument("--calibration-data", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="Write all results here.")
+    parser.add_argument("--beside", type=Path, action="append", default=[],
+                        help="Another model folder (e.g. models/synth-yolo) timed beside this one.")
     args = parser.parse_args(argv)
 
     import torch
@@ -153,12 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {rows[name]['status']}", flush=True)
 
     threshold = card.postprocessing.operating_threshold
+    reference = card.architecture.reference  # torch, or the fp32 ONNX of a model without a PyTorch form
     for name in loaded:
-        if name != "torch" and "torch" in detections:
+        if name != reference and reference in detections:
             rows[name]["consistency"] = compare_detections(
-                detections["torch"], detections[name], backend=name, score_threshold=threshold).model_dump()
-    if "torch" in loaded:
-        parity = check_preprocessing_parity(list(loaded.values()), images[:4])
+                detections[reference], detections[name], backend=name, score_threshold=threshold,
+                reference_name=reference).model_dump()
+    if reference in loaded:
+        parity = check_preprocessing_parity(list(loaded.values()), images[:4], reference=reference)
         for entry in parity.entries:
             rows[entry.backend]["parity"] = entry.model_dump()
     timing_images = images[: args.latency_images]
@@ -171,14 +180,33 @@ def main(argv: list[str] | None = None) -> int:
             pair = measure_latency_interleaved(loaded[a], loaded[b], timing_images, warmup=args.warmup,
                                                runs=args.runs)
             ratios[f"{a}/{b}"] = {"p50": pair.ratio_p50, "mean": pair.ratio_mean}
+    for other in args.beside:
+        other_card = load_card(other)
+        form = other_card.architecture.reference
+        label = f"{other_card.name}:{form}"
+        _, other_gt, other_categories, _ = load_images(args, other_card)
+        backend = create_backend(form, other, threads=args.threads).load()
+        found = []
+        for start in range(0, len(images), 4):
+            chunk = images[start : start + 4]
+            found.extend(backend.infer([p for _, p in chunk], [i for i, _ in chunk]))
+        ap, ap50 = coco_ap(other_gt, found, other_categories)
+        rows[label] = {"status": "ran", "ap": ap, "ap50": ap50, "description": backend.describe().model_dump(),
+                       "latency": measure_latency(backend, timing_images, warmup=args.warmup,
+                                                  runs=args.runs).model_dump(mode="json")}
+        names.append(label)
+        if "onnx" in loaded:
+            pair = measure_latency_interleaved(backend, loaded["onnx"], timing_images, warmup=args.warmup,
+                                               runs=args.runs)
+            ratios[f"{label}/{card.name}:onnx"] = {"p50": pair.ratio_p50, "mean": pair.ratio_mean}
 
     print()
-    print(f"{'backend':<14} {'AP':>6} {'AP50':>6} {'p50 ms':>8} {'p99 ms':>8} {'img/s':>7} {'disagree':>9} "
+    print(f"{'backend':<24} {'AP':>6} {'AP50':>6} {'p50 ms':>8} {'p99 ms':>8} {'img/s':>7} {'disagree':>9} "
           f"{'score drift max':>15} {'box drift max px':>16} {'parity':>7}")
     for name in names:
         row = rows[name]
         if row["status"] != "ran":
-            print(f"{name:<14} {name}: {row['status']}")
+            print(f"{name:<24} {name}: {row['status']}")
             continue
         lat = row["latency"]
         cons = row.get("consistency")
@@ -186,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         score = f"{cons['score_drift_max']:.4f}" if cons and cons["score_drift_max"] is not None else "-"
         box = f"{cons['box_drift_max_px']:.2f}" if cons and cons["box_drift_max_px"] is not None else "-"
         parity = row.get("parity", {}).get("matches_reference")
-        print(f"{name:<14} {row['ap']:6.3f} {row['ap50']:6.3f} {lat['total']['p50_ms']:8.1f} "
+        print(f"{name:<24} {row['ap']:6.3f} {row['ap50']:6.3f} {lat['total']['p50_ms']:8.1f} "
               f"{lat['total']['p99_ms']:8.1f} {lat['throughput_images_per_s']:7.2f} {disagree:>9} {score:>15} "
               f"{box:>16} {'same' if parity else 'DIFF' if parity is False else '-':>7}")
     for pair, ratio in ratios.items():

@@ -3,7 +3,8 @@
 A backend implements only what differs between runtimes: `load` (read the model file, pick the
 device and threads), `forward` (a float batch in, raw logits and boxes out) and `describe`.
 Preprocessing and postprocessing are not the backend's business: `infer` always goes through the
-shared `gate.backends.preprocess` and `gate.backends.postprocess`, driven by the model card, so two
+shared `gate.backends.preprocess` and the decoder of the card's outputs layout (`gate.backends.decoders`,
+which assembles through `gate.backends.postprocess`), driven by the model card, so two
 backends of one model can only differ in what their runtimes compute.
 """
 
@@ -13,12 +14,12 @@ import abc
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from gate.backends.detections import Detections
-from gate.backends.postprocess import RawOutputs, postprocess
+from gate.backends.postprocess import RawOutputs
 from gate.backends.preprocess import PreparedBatch, preprocess
 from gate.results.backend import BackendDescription
 from gate.cards.card import ModelCard, PostprocessingSpec, PreprocessingSpec, load_card
@@ -67,7 +68,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def forward(self, pixel_values: np.ndarray) -> RawOutputs:
-        """Run the model on a (T, 3, H, W) batch of at most `max_batch` rows."""
+        """Run the model on a (T, 3, H, W) batch of at most `max_batch` rows.
+
+        DETR-style layouts return `RawOutputs` (logits, pred_boxes); the others `decoders.NamedOutputs`.
+        """
 
     @abc.abstractmethod
     def describe(self) -> BackendDescription:
@@ -88,12 +92,18 @@ class Backend(abc.ABC):
         self.load()
         rows = batch.pixel_values.shape[0]
         parts = [self.forward(batch.pixel_values[i : i + self.max_batch]) for i in range(0, rows, self.max_batch)]
-        return RawOutputs.concatenate(parts)
+        return type(parts[0]).concatenate(parts)
 
     def infer(self, images: Sequence[np.ndarray], image_ids: Sequence[int]) -> list[Detections]:
         """Detections for a batch of RGB uint8 source images, boxes in source pixels."""
         batch = self.prepare(images, image_ids)
-        return postprocess(self.run_prepared(batch), batch, self.postprocessing)
+        return self.decode(self.run_prepared(batch), batch)
+
+    def decode(self, raw: Any, batch: PreparedBatch) -> list[Detections]:
+        """Raw outputs of a prepared batch -> detections, by the card's outputs layout and postprocessing."""
+        from gate.backends.decoders import decode_outputs
+
+        return decode_outputs(raw, batch, self.postprocessing, self.card.architecture.decoding)
 
     def close(self) -> None:
         """Release runtime resources (sessions, engines); the default has none."""

@@ -13,52 +13,30 @@ leaves a half-written export that looks complete.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from gate.errors import InputError, describe_validation_error
+from gate.errors import InputError
 from gate.inputs import read_structured, validate
 from gate.locations import cache_root
+# The settings schemas live with the gate config that carries them (gate.results); exports use them from here.
+from gate.results.export_settings import (  # noqa: F401 - re-exported
+    ExportFormat,
+    ExportSettings,
+    Int8ExportSettings,
+    OnnxExportSettings,
+    settings_for,
+)
 from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 
 RECORD_FILE = "export.json"
 # Bump when the export procedure changes in a way that changes the files, so old cache entries are not reused.
 EXPORT_SCHEME = 1
 
-ExportFormat = Literal["onnx", "int8"]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class OnnxExportSettings(_Strict):
-    """How the fp32 ONNX file is made: legacy TorchScript exporter, fixed input shape from the card."""
-
-    opset: int = Field(default=17, ge=13, le=21)
-    batch: int = Field(default=1, ge=1, le=64)  # the fixed batch dimension of the exported graph
-
-
-class Int8ExportSettings(_Strict):
-    """How the Q/DQ ONNX file is made from the fp32 ONNX with Model Optimizer's ONNX PTQ."""
-
-    onnx: OnnxExportSettings = Field(default_factory=OnnxExportSettings)
-    calibration_images: int = Field(default=32, ge=1)
-    # max calibration: on the shipped synth model (clean suite, 60 images) entropy lost 0.116 AP
-    # (0.389 -> 0.273), max 0.030.
-    calibration_method: Literal["entropy", "max"] = "max"
-    # ONNX op types that get Q/DQ (empty = every type Model Optimizer supports). Convolutions by
-    # default: the backbone and the hybrid encoder's CNN blocks carry most of the compute, while
-    # quantizing attention, the score and box heads and the top-k query selection cost the most accuracy.
-    quantize_op_types: list[str] = Field(default_factory=lambda: ["Conv"])
-    # fp32 keeps accuracy; modelopt's own default (fp16) collapsed a trained RT-DETR (0.628 -> 0.204 AP).
-    high_precision_dtype: Literal["fp32", "fp16"] = "fp32"
-    seed: int = 0
-    calibration_data: str | None = None  # a dataset folder; None = the model's training dataset
-
-
-ExportSettings = OnnxExportSettings | Int8ExportSettings
 
 
 class TensorSpec(_Strict):
@@ -114,24 +92,6 @@ class ExportRecord(_Strict):
         if self.location is None:
             raise ValueError("export record has no location; load it with load_export_record")
         return Path(self.location) / self.file
-
-
-def settings_for(fmt: str, settings: ExportSettings | dict[str, Any] | None) -> ExportSettings:
-    """Validated settings of an export format (defaults when None); a wrong field is one InputError."""
-    models = {"onnx": OnnxExportSettings, "int8": Int8ExportSettings}
-    if fmt not in models:
-        raise InputError(f"unknown export format {fmt!r}; expected one of {', '.join(sorted(models))}")
-    model = models[fmt]
-    if settings is None:
-        return model()
-    if isinstance(settings, model):
-        return settings
-    if isinstance(settings, BaseModel):
-        raise InputError(f"{fmt} export: expected {model.__name__}, got {type(settings).__name__}")
-    try:
-        return model.model_validate(settings)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, f"{fmt} export settings")) from None
 
 
 def settings_key(fmt: str, weights_sha256: str, settings: ExportSettings, extra: dict[str, Any] | None = None) -> str:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from gate.backends.base import Backend
-from gate.backends.postprocess import postprocess
 from gate.errors import InputError
 from gate.machine import cpu_count, cpu_model
 from gate.results.latency import InterleavedLatency, LatencyResult, LatencyStats
@@ -68,7 +67,7 @@ class _StageTimer:
         if sync:
             sync()
         t2 = time.perf_counter()
-        postprocess(raw, batch, backend.postprocessing)
+        backend.decode(raw, batch)
         t3 = time.perf_counter()
         if record:
             for stage, value in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t3 - t0), strict=True):

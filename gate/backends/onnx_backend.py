@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from gate.backends.base import Backend
+from gate.backends.decoders import NamedOutputs, check_outputs
 from gate.backends.exporter import ensure_export
 from gate.backends.exports import ExportRecord
 from gate.backends.postprocess import RawOutputs
+from gate.cards.outputs import DetrOutputs
 from gate.errors import InputError
 from gate.machine import cpu_model
 from gate.results.backend import BackendDescription
@@ -35,7 +37,7 @@ class OnnxBackend(Backend):
         self._file_sha256: str | None = None
         self._input_name = ""
         self._batch: int | None = None
-        self._outputs: tuple[str, str] = ("logits", "pred_boxes")
+        self._outputs: tuple[str, ...] = ("logits", "pred_boxes")
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -86,33 +88,44 @@ class OnnxBackend(Backend):
 
         _, outputs = graph_io(onnx.load(str(path), load_external_data=False))
         names = [o.name for o in outputs]
-        self._outputs = (
-            "logits" if "logits" in names else names[0],
-            "pred_boxes" if "pred_boxes" in names else names[1],
-        )
+        if self.card.architecture.outputs is not None:
+            self._outputs = tuple(self.card.architecture.decoding.names())
+        else:
+            self._outputs = (
+                "logits" if "logits" in names else names[0],
+                "pred_boxes" if "pred_boxes" in names else names[1],
+            )
         self._input_name, self._batch = input_name, batch
         self._file = path
         self._file_sha256 = self.export_record.sha256 if self.export_record is not None else sha256_file(path)
 
-    def forward(self, pixel_values: np.ndarray) -> RawOutputs:
+    def forward(self, pixel_values: np.ndarray) -> RawOutputs | NamedOutputs:
         feed = np.ascontiguousarray(pixel_values, dtype=np.float32)
         rows = feed.shape[0]
         step = self._batch or rows
-        logits, boxes = [], []
+        parts: list[list[np.ndarray]] = [[] for _ in self._outputs]
         for start in range(0, rows, step):
             chunk = feed[start : start + step]
             used = chunk.shape[0]
             if used < step:
                 # The graph has a fixed batch: fill it with copies of the last row, whose outputs are dropped.
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], step - used, axis=0)])
-            out_logits, out_boxes = self._session.run(list(self._outputs), {self._input_name: chunk})
-            logits.append(out_logits[:used])
-            boxes.append(out_boxes[:used])
-        logits_all, boxes_all = np.concatenate(logits), np.concatenate(boxes)
-        for name, values in zip(self._outputs, (logits_all, boxes_all), strict=True):
-            if not np.isfinite(values).all():
-                raise InputError(f"the model emitted NaN or inf in its {name} output", path=self._file)
-        return RawOutputs(logits_all, boxes_all)
+            for slot, values in zip(parts, self._session.run(list(self._outputs), {self._input_name: chunk}),
+                                    strict=True):
+                slot.append(values[:used])
+        arrays = {name: np.concatenate(slot) for name, slot in zip(self._outputs, parts, strict=True)}
+        layout = self.card.architecture.decoding
+        if self.card.architecture.outputs is not None:
+            problem = check_outputs(arrays, layout, self.card.num_classes)
+        else:
+            bad = next((name for name, values in arrays.items() if not np.isfinite(values).all()), None)
+            problem = None if bad is None else f"the model emitted NaN or inf in its {bad} output"
+        if problem is not None:
+            raise InputError(problem, path=self._file)
+        if isinstance(layout, DetrOutputs):
+            first, second = self._outputs
+            return RawOutputs(arrays[first], arrays[second])
+        return NamedOutputs(arrays)
 
     def _details(self) -> dict[str, Any]:
         details: dict[str, Any] = {

@@ -79,6 +79,10 @@ def check_io_against_card(inputs: list[TensorSpec], outputs: list[TensorSpec], c
             or image.dtype != card.preprocessing.dtype:
         raise InputError(f"expected image {expected} per the model card, got {image.name} {tuple(shape)} {image.dtype}",
                          path=path)
+    batch = shape[0] if isinstance(shape[0], int) else None
+    if card.architecture.outputs is not None:
+        _check_declared_outputs(outputs, card, path)
+        return image.name, batch
     if len(outputs) < 2:
         raise InputError(f"expected outputs (logits, pred_boxes), got {len(outputs)} output(s)", path=path)
     by_name = {o.name: o for o in outputs}
@@ -89,8 +93,19 @@ def check_io_against_card(inputs: list[TensorSpec], outputs: list[TensorSpec], c
                          f"got {logits.name} {tuple(logits.shape)}", path=path)
     if len(boxes.shape) != 3 or not _fits(boxes.shape[2], 4):
         raise InputError(f"expected pred_boxes (N, Q, 4), got {boxes.name} {tuple(boxes.shape)}", path=path)
-    batch = shape[0] if isinstance(shape[0], int) else None
     return image.name, batch
+
+
+def _check_declared_outputs(outputs: list[TensorSpec], card: ModelCard, path: str | Path) -> None:
+    """Every output the card's layout declares exists with the rank and shape the layout expects."""
+    from gate.cards.outputs import match_shapes
+
+    layout = card.architecture.decoding
+    actual = {o.name: [d if isinstance(d, int) else None for d in o.shape] for o in outputs}
+    problem = match_shapes(layout.expected_shapes(card.num_classes), actual)
+    if problem is not None:
+        raise InputError(f"{problem} (the card declares layout {layout.layout} with {card.num_classes} classes)",
+                         path=path)
 
 
 def check_onnx_file(path: str | Path, card: ModelCard) -> tuple[str, int | None]:
@@ -191,6 +206,9 @@ def _export_torch(model_dir: Path, card: ModelCard, settings: OnnxExportSettings
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"ONNX export failed ({type(exc).__name__}: {first})", path=model_dir) from None
         reference = [t.numpy() for t in wrapper(sample)]
+    from gate.backends.onnx_fixes import float32_trig
+
+    float32_trig(target)  # float64 Sin/Cos left by some detectors' position embeddings (D-FINE)
     exported = _ort_outputs(target, sample.numpy())
     parity = {}
     for name, ref, got in zip(OUTPUT_NAMES, reference, exported, strict=True):

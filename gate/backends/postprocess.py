@@ -10,7 +10,7 @@ detections are merged with per-class NMS, boxes are clipped to the image (card's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +38,10 @@ class RawOutputs:
             raise ValueError("model outputs: expected finite values, got NaN or inf")
         object.__setattr__(self, "logits", logits)
         object.__setattr__(self, "pred_boxes", boxes)
+
+    @property
+    def rows(self) -> int:
+        return int(self.logits.shape[0])
 
     @classmethod
     def concatenate(cls, parts: Sequence[RawOutputs]) -> RawOutputs:
@@ -98,14 +102,27 @@ def nms_per_class(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou
     return kept[np.argsort(-scores[kept], kind="stable")] if kept.size else kept
 
 
-def postprocess(raw: RawOutputs, batch: PreparedBatch, spec: PostprocessingSpec) -> list[Detections]:
-    """Decode every input of a prepared batch and assemble one `Detections` per source image."""
-    if raw.logits.shape[0] != len(batch.geometry):
-        raise ValueError(f"model outputs: expected {len(batch.geometry)} rows, got {raw.logits.shape[0]}")
+DecodedInput = tuple[np.ndarray, np.ndarray, np.ndarray]  # boxes in source pixels, scores, labels
+
+
+def postprocess(raw: RawOutputs, batch: PreparedBatch, spec: PostprocessingSpec,
+                decode_row: Callable[[int], DecodedInput] | None = None) -> list[Detections]:
+    """Decode every input of a prepared batch and assemble one `Detections` per source image.
+
+    `decode_row(row)` gives one model input's (boxes in source pixels, scores, labels); the default
+    decodes RT-DETR's sigmoid logits. Other output layouts plug in theirs (gate.backends.decoders)
+    and share the tile merging, clipping and top-k here.
+    """
+    rows_out = raw.logits.shape[0] if decode_row is None else raw.rows
+    if rows_out != len(batch.geometry):
+        raise ValueError(f"model outputs: expected {len(batch.geometry)} rows, got {rows_out}")
+    if decode_row is None:
+        def decode_row(r: int) -> DecodedInput:
+            return decode_input(raw.logits[r], raw.pred_boxes[r], batch.geometry[r], spec.score_threshold)
     results = []
     for index, image_id in enumerate(batch.image_ids):
         rows = batch.rows_of(index)
-        parts = [decode_input(raw.logits[r], raw.pred_boxes[r], batch.geometry[r], spec.score_threshold) for r in rows]
+        parts = [decode_row(r) for r in rows]
         boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
         scores = np.concatenate([p[1] for p in parts])
         labels = np.concatenate([p[2] for p in parts])

@@ -25,9 +25,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from gate.backends.base import Backend
+from gate.backends.decoders import NamedOutputs, check_outputs
 from gate.backends.exporter import ensure_export
 from gate.backends.exports import ExportRecord
 from gate.backends.postprocess import RawOutputs
+from gate.cards.outputs import DetrOutputs
 from gate.errors import GateError, InputError
 from gate.locations import cache_root
 from gate.results.backend import BackendDescription
@@ -182,6 +184,7 @@ class TensorRTBackend(Backend):
         self._stream = None
         self._inputs: list[str] = []
         self._outputs: list[str] = []
+        self._wanted: list[str] = ["logits", "pred_boxes"]  # the outputs read (the card's layout, set at load)
         self._batch = 1
 
     @classmethod
@@ -231,8 +234,12 @@ class TensorRTBackend(Backend):
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         self._inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self._outputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-        if len(self._inputs) != 1 or not {"logits", "pred_boxes"} <= set(self._outputs):
-            raise InputError(f"engine I/O {names} is not (image) -> (logits, pred_boxes)", path=self.engine_dir)
+        # The outputs the card's layout declares (RT-DETR's logits, pred_boxes by default).
+        self._wanted = (list(self.card.architecture.decoding.names()) if self.card.architecture.outputs is not None
+                        else ["logits", "pred_boxes"])
+        if len(self._inputs) != 1 or not set(self._wanted) <= set(self._outputs):
+            raise InputError(f"engine I/O {names} is not (image) -> ({', '.join(self._wanted)})",
+                             path=self.engine_dir)
         self._batch = plan.opt_shape[0]
         self._trt, self._engine = trt, engine
         self._context = engine.create_execution_context()
@@ -243,12 +250,12 @@ class TensorRTBackend(Backend):
         if self._stream is not None:
             self._stream.synchronize()
 
-    def forward(self, pixel_values: np.ndarray) -> RawOutputs:
+    def forward(self, pixel_values: np.ndarray) -> RawOutputs | NamedOutputs:
         import torch
 
         trt, engine, context = self._trt, self._engine, self._context
         rows, step = pixel_values.shape[0], self._batch
-        logits, boxes = [], []
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in self._wanted}
         for start in range(0, rows, step):
             chunk = np.ascontiguousarray(pixel_values[start : start + step], dtype=np.float32)
             used = chunk.shape[0]
@@ -267,12 +274,18 @@ class TensorRTBackend(Backend):
                 if not context.execute_async_v3(self._stream.cuda_stream):
                     raise GateError("TensorRT execute_async_v3 failed", path=self.engine_dir)
             self._stream.synchronize()
-            logits.append(outputs["logits"].float().cpu().numpy()[:used])
-            boxes.append(outputs["pred_boxes"].float().cpu().numpy()[:used])
-        logits_all, boxes_all = np.concatenate(logits), np.concatenate(boxes)
-        if not (np.isfinite(logits_all).all() and np.isfinite(boxes_all).all()):
-            raise InputError("the engine emitted NaN or inf", path=self.engine_dir)
-        return RawOutputs(logits_all, boxes_all)
+            for name in self._wanted:
+                parts[name].append(outputs[name].float().cpu().numpy()[:used])
+        arrays = {name: np.concatenate(chunks) for name, chunks in parts.items()}
+        layout = self.card.architecture.decoding
+        problem = check_outputs(arrays, layout, self.card.num_classes) if self.card.architecture.outputs else None
+        if problem is None and not all(np.isfinite(values).all() for values in arrays.values()):
+            problem = "the engine emitted NaN or inf"
+        if problem is not None:
+            raise InputError(problem, path=self.engine_dir)
+        if isinstance(layout, DetrOutputs):
+            return RawOutputs(*(arrays[name] for name in self._wanted))
+        return NamedOutputs(arrays)
 
     def describe(self) -> BackendDescription:
         reason = self.unavailable_reason()

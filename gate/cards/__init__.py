@@ -2,6 +2,8 @@
 
 Owns: the card schema and its load/save (`card`: weights hash, classes, preprocessing and postprocessing,
 operating threshold, training facts), the model's class map over a dataset (`classes`), the training
-recipe schema (`recipe`) and the RT-DETR architecture built from the card's config (`rtdetr`). Backends
-read cards to run a model; `gate.models` writes them when it trains or ingests one.
+recipe schema (`recipe`), the outputs layouts a card declares per family (`outputs`: DETR-style, YOLO,
+boxes/scores/labels), the RT-DETR architecture built from the card's config (`rtdetr`) and the other
+transformers DETR-style detectors (`hf_detectors`). Backends read cards to run a model; `gate.models`
+writes them when it trains or ingests one.
 """

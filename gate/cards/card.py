@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gate import __version__
+from gate.cards.outputs import FAMILY_LAYOUTS, DetrOutputs, Family, OutputsSpec
 from gate.errors import InputError, IntegrityError
 from gate.inputs import read_structured, require_mapping, validate
 from gate.storage import atomic_write_json, sha256_file
@@ -64,6 +65,7 @@ class PreprocessingSpec(_Strict):
     pad_value: int = Field(default=0, ge=0, le=255)
     letterbox_align: Literal["top_left", "center"] = "top_left"
     tile_overlap: int = Field(default=0, ge=0)
+    stride: int | None = Field(default=None, gt=0)  # the network stride; input_size must be a multiple of it
     rescale_factor: float = Field(default=1.0 / 255.0, gt=0)
     normalize: Normalization | None = None
     channel_order: Literal["rgb", "bgr"] = "rgb"
@@ -82,6 +84,8 @@ class PreprocessingSpec(_Strict):
             raise ValueError(
                 f"tile_overlap: expected less than the tile size {min(self.input_size)}, got {self.tile_overlap}"
             )
+        if self.stride is not None and (self.input_size[0] % self.stride or self.input_size[1] % self.stride):
+            raise ValueError(f"input_size: expected multiples of the stride {self.stride}, got {list(self.input_size)}")
         return self
 
 
@@ -97,14 +101,49 @@ class PostprocessingSpec(_Strict):
     operating_threshold: float = Field(default=0.5, gt=0, lt=1)
     top_k: int = Field(default=100, gt=0)
     tile_nms_iou: float = Field(default=0.5, gt=0, le=1)
+    nms_iou: float = Field(default=0.7, gt=0, le=1)  # class-wise NMS of layouts without NMS in the graph (yolo_raw)
     clip_boxes: bool = True  # clip to the source image (transformers does not; off for exact parity)
 
 
 class ArchitectureSpec(_Strict):
-    family: Literal["rt_detr"] = "rt_detr"
+    """How the model is built and what its outputs are (see gate.cards.outputs for the layouts).
+
+    reference_form: the deployment form every other form is compared with (consistency, AP delta,
+    INT8): `torch` for a model with a PyTorch form, its fp32 `onnx` for one without (the default).
+    """
+
+    family: Family = "rt_detr"
     size: str | None = None  # named size it was built from (tiny, small); None when ingested
     format: Literal["safetensors", "onnx"] = "safetensors"
-    config: dict[str, Any] = Field(default_factory=dict)  # RTDetrConfig.to_dict(); empty for ONNX
+    config: dict[str, Any] = Field(default_factory=dict)  # the transformers config's to_dict(); empty for ONNX
+    outputs: OutputsSpec | None = None  # None = the family's default (rt_detr, detr: logits + pred_boxes)
+    reference_form: Literal["torch", "onnx"] | None = None  # None = torch for safetensors, onnx for ONNX
+
+    @model_validator(mode="after")
+    def _outputs_fit_family(self) -> ArchitectureSpec:
+        allowed = FAMILY_LAYOUTS[self.family]
+        if self.outputs is None and self.family not in ("rt_detr", "detr"):
+            raise ValueError(f"outputs: family {self.family} needs an outputs section (layout one of {list(allowed)})")
+        if self.outputs is not None and self.outputs.layout not in allowed:
+            raise ValueError(f"outputs: family {self.family} expects layout {' or '.join(allowed)}, "
+                             f"got {self.outputs.layout}")
+        if self.format == "onnx" and self.reference_form == "torch":
+            raise ValueError("reference_form: an ONNX model has no PyTorch form; expected onnx")
+        if self.format == "safetensors" and self.family in ("yolo", "boxes_scores_labels"):
+            raise ValueError(f"format: family {self.family} is read from ONNX; expected format onnx")
+        return self
+
+    @property
+    def decoding(self):
+        """The outputs layout in force (the declared one, else the family's default)."""
+        return self.outputs if self.outputs is not None else DetrOutputs()
+
+    @property
+    def reference(self) -> str:
+        """The backend name of the reference form."""
+        if self.reference_form is not None:
+            return self.reference_form
+        return "onnx" if self.format == "onnx" else "torch"
 
 
 class WeightsRecord(_Strict):
@@ -282,7 +321,7 @@ def verify_weights_file(card: ModelCard, folder: str | Path) -> Path:
         raise IntegrityError(
             f"sha256 {digest[:12]}... does not match the card's {card.weights.sha256[:12]}...", path=weights
         )
-    if card.architecture.format == "safetensors":
+    if card.architecture.format == "safetensors" and card.architecture.family == "rt_detr":
         check_safetensors_classes(weights, card.num_classes)
     return weights
 

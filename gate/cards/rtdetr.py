@@ -187,7 +187,8 @@ def save_weights(model, path: str | Path) -> None:
     """Write the state dict (parameters and buffers) as safetensors, contiguous, in key order."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    # clone: some detectors tie tensors (D-FINE's decoder heads), which safetensors refuses to save shared.
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(path), metadata={"format": "pt"})
 
 
@@ -205,7 +206,12 @@ def load_detector(folder: str | Path, card=None):
     if card.architecture.format != "safetensors":
         raise InputError(f"expected a safetensors model, got {card.architecture.format}", path=folder)
     weights = verify_weights_file(card, folder)
-    model = build_model(card.architecture.config)
+    if card.architecture.family == "detr":  # any other transformers DETR-style detector
+        from gate.cards.hf_detectors import build_hf_model
+
+        model = build_hf_model(card.architecture.config)
+    else:
+        model = build_model(card.architecture.config)
     load_weights(model, weights)
     model.eval()
     return card, model

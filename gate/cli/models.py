@@ -43,7 +43,7 @@ def train(data_dir, recipe_path, out, resume, force, work_dir, stop_after, model
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled checkpoint (.pt/.bin/.pth): it runs code.")
 @click.option("--force", is_flag=True, help="Replace an existing model folder.")
 def ingest(src, card_path, out, name, trust_pickle, force) -> None:
-    """Ingest SRC (HF RT-DETR folder, .safetensors or .onnx) with its card into the model folder OUT."""
+    """Ingest SRC (HF detector folder, .safetensors or .onnx of the card's family) into the model folder OUT."""
     from gate.models.ingest import ingest_model
 
     card = ingest_model(src, card_path, out, trust_pickle=trust_pickle, force=force, name=name)
@@ -55,7 +55,8 @@ def ingest(src, card_path, out, name, trust_pickle, force) -> None:
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="COCO results JSON to write.")
-@click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
+@click.option("--backend", "backend_name", default=None,
+              help="Backend to run (default: the card's reference form: torch, or onnx for an ONNX model).")
 @click.option("--split", default=None, help="Only images whose TAG equals VALUE, as TAG=VALUE (e.g. split=test).")
 @click.option("--limit", type=int, default=None, help="Only the first N selected images.")
 @click.option("--batch-size", type=int, default=4, show_default=True)
@@ -97,7 +98,8 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--suite", "suite_names", multiple=True, required=True, help="Suite name (repeatable).")
-@click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
+@click.option("--backend", "backend_name", default=None,
+              help="Backend to run (default: the card's reference form: torch, or onnx for an ONNX model).")
 @threads_option()
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
 def measure(model_dir, suite_names, backend_name, threads, record) -> None:

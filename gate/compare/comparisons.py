@@ -72,11 +72,21 @@ def _figures(results: ResultsFolder, suite: str, backend: str):
     return None if consistency is None else consistency.backends.get(backend)
 
 
+def _reference_form(results: ResultsFolder) -> str:
+    """The form the run compared every other form with: torch, or the fp32 ONNX of a model without a PyTorch form."""
+    for suite in results.record.consistency_files:
+        consistency = results.consistency(suite)
+        if consistency is not None:
+            return consistency.reference
+    return REFERENCE_BACKEND
+
+
 def consistency_rows(suites: list[str], cand: ResultsFolder, base: ResultsFolder) -> list[MetricComparison]:
+    reference = _reference_form(cand)
     rows = []
     for b in cand.record.backends:
         name = b.name
-        if name == REFERENCE_BACKEND:
+        if name in (REFERENCE_BACKEND, reference):
             continue
         for suite in suites:
             figures = _figures(cand, suite, name)

@@ -56,6 +56,13 @@ def _query_scores(detections: Detections, probabilities: list[np.ndarray], boxes
 def infer_with_class_scores(backend: Backend, images: Sequence[np.ndarray],
                             image_ids: Sequence[int]) -> list[ScoredDetections]:
     """`backend.infer(images, image_ids)` plus each detection's class-score vector."""
+    layout = backend.card.architecture.decoding
+    if getattr(layout, "score_activation", None) != "sigmoid":
+        from gate.errors import InputError
+
+        raise InputError(f"mining reads per-class sigmoid scores of DETR-style heads; this model's outputs layout "
+                         f"{layout.layout} ({backend.card.architecture.family}) is not supported yet",
+                         path=backend.model_dir)
     batch = backend.prepare(images, image_ids)
     raw = backend.run_prepared(batch)
     detections = postprocess(raw, batch, backend.postprocessing)

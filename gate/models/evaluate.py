@@ -152,7 +152,7 @@ class FolderPredictions:
 
 
 def predict_model_folder(model_dir, data_dir, tag: str | None = None, values: list[str] | None = None, *,
-                         limit: int | None = None, backend_name: str = "torch", threads: int | None = None,
+                         limit: int | None = None, backend_name: str | None = None, threads: int | None = None,
                          batch_size: int = 4, progress: bool = False) -> FolderPredictions:
     """Run a model folder through a backend and the card's pipeline over a dataset (or the images whose `tag`
     is one of `values`, the first `limit` of them)."""
@@ -174,6 +174,7 @@ def predict_model_folder(model_dir, data_dir, tag: str | None = None, values: li
     ids = ids[:limit] if limit else ids
     recipe_classes = card.training.recipe.content.get("classes") if card.training else None
     classes = card_class_map(card.class_names, dataset.coco, recipe_classes, dataset.annotations_path)
+    backend_name = backend_name or card.architecture.reference  # torch, or the fp32 ONNX of an ONNX model
     with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
         detections = predict_dataset(backend, dataset, ids, batch_size=batch_size, progress=progress)
     category_ids, native = results_category_ids(classes, dataset.coco)
@@ -182,7 +183,7 @@ def predict_model_folder(model_dir, data_dir, tag: str | None = None, values: li
                              native_categories=native)
 
 
-def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str], *, backend_name: str = "torch",
+def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str], *, backend_name: str | None = None,
                           threads: int | None = None, batch_size: int = 4, progress: bool = False) -> MetricsRecord:
     """COCO metrics of a model folder on a dataset split, through a backend and the card's pipeline."""
     found = predict_model_folder(model_dir, data_dir, tag, values, backend_name=backend_name, threads=threads,
@@ -217,7 +218,7 @@ def suite_split_label(name: str, version: str, manifest_sha256: str) -> str:
     return f"suite {name} v{version} (manifest {manifest_sha256[:12]})"
 
 
-def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str = "torch", threads: int | None = None,
+def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str | None = None, threads: int | None = None,
                             batch_size: int = 4, progress: bool = False, cache=None, suites_dir=None,
                             data=None) -> MetricsRecord:
     """pycocotools COCO metrics of a model folder on a scenario suite, mapped through the suite's taxonomy.
@@ -234,6 +235,7 @@ def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str = "
 
     card = load_card(model_dir)
     suite = open_suite(suite_name, cache=cache, suites=suites_dir, data=data)
+    backend_name = backend_name or card.architecture.reference  # torch, or the fp32 ONNX of an ONNX model
     with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
         detections = predict_suite(backend, suite, batch_size=batch_size, progress=progress)
     results = detections_to_coco_results(detections, category_table(suite, card.class_names), skip_unmapped=True)

@@ -4,7 +4,8 @@ Accepted sources:
 - a Hugging Face RT-DETR folder (`config.json` + `model.safetensors`), or a tsrgate model folder
   (the config then comes from the card);
 - a single `.safetensors` file whose card carries `architecture.config`;
-- an ONNX file (`.onnx`) with one image input and (logits, pred_boxes) outputs;
+- an ONNX file (`.onnx`) with one image input and the outputs its card's family and `outputs` layout
+  declare (checked on the graph and by a probe inference);
 - pickled checkpoints (`.pt`, `.pth`, `.bin`, `.ckpt`, `.pkl`) only with `trust_pickle=True`:
   unpickling runs code from the file, so it must be an explicit decision. They are converted to
   safetensors on the way in, so the model folder never holds a pickle.
@@ -86,9 +87,13 @@ def _pickle_source(path: Path, trust_pickle: bool) -> str:
 
 
 def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: Path) -> dict[str, Any]:
-    from gate.cards.rtdetr import config_from_dict, config_to_dict
-
     architecture = raw_card.get("architecture") or {}
+    if architecture.get("family") == "detr":
+        from gate.cards.hf_detectors import hf_config_from_dict as config_from_dict
+        from gate.cards.hf_detectors import hf_config_to_dict as config_to_dict
+    else:
+        from gate.cards.rtdetr import config_from_dict, config_to_dict
+
     draft = architecture.get("config") or {}
     if config_file is not None:
         config = require_mapping(read_structured(config_file, "config.json", fmt="json"), config_file, "config.json")
@@ -138,7 +143,7 @@ def _has_own_key_names(model, weights_file: Path) -> bool:
         raise InputError(f"corrupt safetensors file ({exc})", path=weights_file) from None
 
 
-def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
+def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path, family: str = "rt_detr"):
     """Load a checkpoint written by `save_pretrained`, whose tensor names transformers renames on load.
 
     transformers' own loader does the renaming; every tensor must be used and every parameter
@@ -146,20 +151,26 @@ def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
     """
     import tempfile
 
-    from transformers import RTDetrForObjectDetection
+    from transformers import AutoModelForObjectDetection, RTDetrForObjectDetection
 
-    from gate.cards.rtdetr import config_from_dict
+    if family == "detr":
+        from gate.cards.hf_detectors import hf_config_from_dict as config_from_dict
 
+        model_class = AutoModelForObjectDetection
+    else:
+        from gate.cards.rtdetr import config_from_dict
+
+        model_class = RTDetrForObjectDetection
     with tempfile.TemporaryDirectory(prefix="tsrgate-ingest-") as tmp:
         folder = Path(tmp)
         (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
         (folder / SAFETENSORS_FILE).symlink_to(weights_file.resolve())
         try:
-            model, info = RTDetrForObjectDetection.from_pretrained(
+            model, info = model_class.from_pretrained(
                 folder, config=config_from_dict(config), local_files_only=True, output_loading_info=True
             )
         except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad checkpoint
-            raise InputError(f"weights do not load as RT-DETR ({type(exc).__name__}: {exc})",
+            raise InputError(f"weights do not load as {config.get('model_type', 'rt_detr')} ({type(exc).__name__}: {exc})",
                              path=weights_file) from None
     problems = [f"{kind} {sorted(info[kind])[:3]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys")
                 if info.get(kind)]
@@ -170,37 +181,49 @@ def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
 
 
 def _check_onnx(path: Path, card: ModelCard) -> None:
-    import onnx
+    """The ONNX file is valid, fits the card's input and declared outputs, and a probe inference agrees.
 
+    The probe (a seeded random image at the card's input size) checks every declared output's name,
+    rank and shape as the runtime really produces them, and that its values can be detections
+    (finite, boxes of non-negative size, classes within the card's).
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    from gate.backends.decoders import check_outputs
+    from gate.backends.onnx_export import check_onnx_file
+    from gate.cards.outputs import match_shapes
+
+    input_name, batch = check_onnx_file(path, card)
+    layout = card.architecture.decoding
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
     try:
-        model = onnx.load(str(path))
-        onnx.checker.check_model(model)
-    except Exception as exc:  # noqa: BLE001 - onnx raises several types for broken files
-        raise InputError(f"invalid ONNX model ({type(exc).__name__}: {str(exc).splitlines()[0]})", path=path) from None
-    initializers = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    if len(inputs) != 1:
-        raise InputError(f"expected one image input, got {len(inputs)}", path=path)
-
-    def dims(value_info) -> list[int | None]:
-        return [d.dim_value if d.HasField("dim_value") else None for d in value_info.type.tensor_type.shape.dim]
-
-    shape = dims(inputs[0])
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
+        raise InputError(f"ONNX Runtime cannot load the model ({str(exc).strip().splitlines()[0]})", path=path) from None
+    graph_outputs = [o.name for o in session.get_outputs()]
+    if card.architecture.outputs is None:
+        names = ["logits" if "logits" in graph_outputs else graph_outputs[0],
+                 "pred_boxes" if "pred_boxes" in graph_outputs else graph_outputs[1]]
+        layout = layout.model_copy(update={"logits": names[0], "boxes": names[1]})
+        expected = layout.expected_shapes(card.num_classes)
+    else:
+        names = layout.names()
+        expected = layout.expected_shapes(card.num_classes)
     height, width = card.input_size
-    if len(shape) != 4 or shape[1] not in (3, None):
-        raise InputError(f"image input: expected shape (N, 3, H, W), got {shape}", path=path)
-    if (shape[2], shape[3]) != (height, width) and None not in shape[2:]:
-        raise InputError(f"image input is {shape[2]}x{shape[3]} but the card's input_size is {height}x{width}",
-                         path=path)
-    outputs = list(model.graph.output)
-    if len(outputs) < 2:
-        raise InputError(f"expected outputs (logits, pred_boxes), got {len(outputs)} output(s)", path=path)
-    logits = next((o for o in outputs if o.name == "logits"), outputs[0])
-    classes = dims(logits)
-    if len(classes) != 3:
-        raise InputError(f"logits: expected shape (N, Q, C), got {classes}", path=path)
-    if classes[2] is not None and classes[2] != card.num_classes:
-        raise InputError(f"the card names {card.num_classes} classes but the ONNX logits have {classes[2]}", path=path)
+    probe = np.random.default_rng(0).random((batch or 1, 3, height, width), dtype=np.float32)
+    try:
+        values = session.run(names, {input_name: probe})
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"probe inference failed ({str(exc).strip().splitlines()[0]})", path=path) from None
+    arrays = dict(zip(names, values, strict=True))
+    problem = match_shapes(expected, {name: list(array.shape) for name, array in arrays.items()})
+    if problem is None:
+        problem = check_outputs(arrays, layout, card.num_classes)
+    if problem is not None:
+        raise InputError(f"probe inference: {problem}", path=path)
 
 
 def ingest_model(
@@ -234,6 +257,9 @@ def ingest_model(
             config = _config_for(raw, config_file, card_file)
             architecture.update({"format": "safetensors", "config": config})
             target = staging / SAFETENSORS_FILE
+            family = architecture.get("family", "rt_detr")
+            if family == "detr":
+                from gate.cards.hf_detectors import build_hf_model as build_model
             model = build_model(config)
             if kind == "pickle":
                 import torch
@@ -247,12 +273,13 @@ def ingest_model(
                 converted.unlink()
                 save_weights(model, target)
             else:
-                check_safetensors_classes(weights_file, config_num_labels(config))
+                if family == "rt_detr":
+                    check_safetensors_classes(weights_file, config_num_labels(config))
                 if _has_own_key_names(model, weights_file):
                     load_weights(model, weights_file)  # every tensor present with the right shape
                     shutil.copyfile(weights_file, target)
                 else:
-                    model = _load_hf_checkpoint(config, weights_file)
+                    model = _load_hf_checkpoint(config, weights_file, family)
                     save_weights(model, target)
             raw["weights"] = {"parameters": count_parameters(model)}
         digest = sha256_file(target)
@@ -271,7 +298,7 @@ def ingest_model(
             raise InputError(f"the model's anchor_image_size {list(anchors)} differs from the card's input_size "
                              f"{list(card.input_size)}", path=card_file)
         if kind == "onnx":
-            _check_onnx(target, card)
+            _check_onnx(weights_file, card)  # the same bytes as the copy; errors name the user's file
         # The model folder holds exactly one card file, in JSON.
         for stale in (CARD_JSON, CARD_YAML):
             (staging / stale).unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Typed stage artifacts and results folders: the files every stage writes and reads, one model each.
 
-Owns: the run record (`run.json`, with its typed `GateConfig`), backend status and description, consistency,
+Owns: the run record (`run.json`, with its typed `GateConfig` and the export settings per backend it names,
+`export_settings`), backend status and description, consistency,
 latency and parity files, the verdict, the results-folder seal, and `ResultsFolder.open()` in `gate.results.opened`
 (verify the seal, then load each file lazily and typed). Nothing here runs a model or computes a metric; every stage above
 imports these types instead of reading another stage's JSON.

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gate.errors import InputError
 from gate.inputs import load_model, validate
+from gate.results.export_settings import settings_for
 
 DEFAULT_BACKENDS = ["torch", "onnx", "int8"]
+# The export each backend runs, so its settings are validated by that export's schema.
+EXPORT_FORMAT_OF_BACKEND = {"onnx": "onnx", "int8": "int8", "tensorrt": "onnx", "tensorrt-int8": "int8"}
 
 
 class LatencySettings(BaseModel):
@@ -35,6 +39,24 @@ class GateConfig(BaseModel):
     consistency_iou: float = Field(default=0.9, gt=0, le=1)
     probe_images: int = Field(default=4, ge=1)
     latency: LatencySettings = Field(default_factory=LatencySettings)
+    # Per backend, the settings of the export it runs (every option `tsrgate export` takes for that
+    # format), so the gate measures the exact file a team ships; omitted backends use the defaults.
+    exports: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("exports")
+    @classmethod
+    def _known_export_settings(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        checked = {}
+        for backend, settings in value.items():
+            if backend not in EXPORT_FORMAT_OF_BACKEND:
+                raise ValueError(f"exports: backend {backend!r} runs no export; expected one of "
+                                 f"{', '.join(sorted(EXPORT_FORMAT_OF_BACKEND))}")
+            try:
+                parsed = settings_for(EXPORT_FORMAT_OF_BACKEND[backend], settings or {})
+            except InputError as exc:
+                raise ValueError(f"exports.{backend}: {exc.problem}") from None
+            checked[backend] = parsed.model_dump(mode="json")
+        return checked
 
 
 def resolve_gate_config(path: str | Path | None, *, suites: list[str] | None = None, backends: list[str] | None = None,

@@ -5,7 +5,8 @@ Layout of a results folder (every file listed with its sha256 in results-index.j
     run.json                                    RunRecord: provenance and an entry per suite x backend
     suites/<suite>/<backend>/detections.npz     the backend's detections (model labels, source pixels)
     suites/<suite>/<backend>/evaluation.json    EvaluationResult (+ evaluation.records.npz beside it)
-    suites/<suite>/consistency.json             every backend against torch: disagreement, drift, AP delta
+    suites/<suite>/consistency.json             every backend against the reference form (torch, or an ONNX
+                                                model's fp32 ONNX): disagreement, drift, AP delta
     parity.json                                 preprocessing-parity probe across backends
     latency.json                                batch-1 latency per backend on real suite images
 
@@ -102,6 +103,11 @@ class _Run:
     detections: dict[tuple[str, str], list[Detections]] = field(default_factory=dict)
     records: dict[tuple[str, str], Any] = field(default_factory=dict)
 
+    @property
+    def reference_form(self) -> str:
+        """The form every other form is compared with: torch, or the fp32 ONNX of a model without a PyTorch form."""
+        return self.card.architecture.reference
+
     def not_run(self, name: str, status: str, reason: str) -> None:
         """Record a backend that did not run (unavailable here, or failed to load) on every suite."""
         self.backends.append(BackendStatus(name=name, status=status, reason=reason))
@@ -115,9 +121,11 @@ def _open_inputs(model_dir: Path, config: GateConfig, cache, suites_dir, data, l
 
     if len(set(config.backends)) != len(config.backends):
         raise InputError(f"backends listed twice: {config.backends}")
-    if REFERENCE_BACKEND not in config.backends and len(config.backends) > 1:
-        log(f"note: consistency needs the {REFERENCE_BACKEND} reference backend; it is not in {config.backends}")
     card, model = model_provenance(model_dir)
+    # The reference form: torch for a model with a PyTorch form, else its fp32 ONNX (the card says which).
+    reference_form = card.architecture.reference
+    if reference_form not in config.backends and len(config.backends) > 1:
+        log(f"note: consistency needs the {reference_form} reference backend; it is not in {config.backends}")
     for name in config.backends:
         backend_class(name)  # unknown backend names fail before any work
     suites = [open_suite(name, cache=cache, suites=suites_dir, data=data) for name in config.suites]
@@ -131,13 +139,16 @@ def _load_backend(run: _Run, name: str, closing: contextlib.ExitStack):
     from gate.backends import backend_class, create_backend
 
     reason = backend_class(name).unavailable_reason()
+    if reason is None and name == "torch" and run.card.architecture.format != "safetensors":
+        reason = (f"the model has no PyTorch form ({run.card.architecture.format}); "
+                  f"its reference form is {run.reference_form}")
     if reason is not None:
         run.log(f"{name}: unavailable ({reason})")
         run.not_run(name, "unavailable", reason)
         return None
     try:
         backend = create_backend(name, run.model_dir, card=run.card, threads=run.config.threads,
-                                 max_batch=run.config.batch_size)
+                                 max_batch=run.config.batch_size, **export_options(name, run.config))
         backend.load()
         closing.callback(backend.close)
         description = backend.describe()
@@ -194,11 +205,11 @@ def _run_suite(run: _Run, name: str, backend, suite) -> None:
 
 
 def _write_parity(run: _Run) -> str:
-    """The preprocessing-parity probe over every loaded backend, against torch when it loaded."""
+    """The preprocessing-parity probe over every loaded backend, against the reference form when it loaded."""
     from gate.backends.parity import check_preprocessing_parity, probe_images
 
     probe = probe_images(run.suites[0], run.config.probe_images)
-    reference = REFERENCE_BACKEND if REFERENCE_BACKEND in run.loaded else next(iter(run.loaded))
+    reference = run.reference_form if run.reference_form in run.loaded else next(iter(run.loaded))
     check_preprocessing_parity(list(run.loaded.values()), probe, reference=reference).save(run.staging / PARITY_FILE)
     return PARITY_FILE
 
@@ -253,7 +264,7 @@ def run_model(
         # Our Ray workers (if any) are released before anything is timed on this machine.
         executor.close()
         consistency_files = _write_consistency(staging, suites, config, run.detections, run.records,
-                                               card.postprocessing.operating_threshold)
+                                               card.postprocessing.operating_threshold, run.reference_form)
         measured = bool(run.loaded and suites)
         parity_file = _write_parity(run) if measured else None
         latency_file = _write_latency(run) if measured and config.latency.enabled else None
@@ -268,23 +279,30 @@ def run_model(
     return record
 
 
-def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold) -> dict[str, str]:
-    """Every backend against the torch reference on each suite: detection-level agreement and AP delta."""
+def export_options(backend: str, config: GateConfig) -> dict[str, Any]:
+    """The backend's export settings from the gate config (none = the export defaults)."""
+    settings = config.exports.get(backend)
+    return {} if settings is None else {"export_settings": settings}
+
+
+def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold,
+                       reference_form: str = REFERENCE_BACKEND) -> dict[str, str]:
+    """Every backend against the reference form on each suite: detection-level agreement and AP delta."""
     from gate.backends.consistency import compare_detections
     from gate.eval import paired_bootstrap
 
     files: dict[str, str] = {}
     for suite in suites:
-        reference = detections.get((suite.name, REFERENCE_BACKEND))
+        reference = detections.get((suite.name, reference_form))
         if reference is None:
             continue
         per_backend = {}
         for (suite_name, name), dets in sorted(detections.items()):
-            if suite_name != suite.name or name == REFERENCE_BACKEND:
+            if suite_name != suite.name or name == reference_form:
                 continue
             consistency = compare_detections(reference, dets, backend=name, score_threshold=threshold,
-                                             iou_threshold=config.consistency_iou)
-            comparison = paired_bootstrap(records[(suite.name, name)], records[(suite.name, REFERENCE_BACKEND)],
+                                             iou_threshold=config.consistency_iou, reference_name=reference_form)
+            comparison = paired_bootstrap(records[(suite.name, name)], records[(suite.name, reference_form)],
                                           candidate_threshold=threshold, resamples=500, seed=0, confusion=False)
             ap = comparison.find("ap")
             per_backend[name] = ConsistencyFigures(
@@ -297,6 +315,6 @@ def _write_consistency(staging: Path, suites, config: GateConfig, detections, re
             )
         if per_backend:
             rel = f"suites/{suite.name}/consistency.json"
-            ConsistencyFile(reference=REFERENCE_BACKEND, backends=per_backend).save(staging / rel)
+            ConsistencyFile(reference=reference_form, backends=per_backend).save(staging / rel)
             files[suite.name] = rel
     return files

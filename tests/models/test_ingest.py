@@ -135,8 +135,8 @@ def test_onnx_with_matching_card_is_ingested(trained_model_dir, tmp_path):
 @pytest.mark.parametrize(
     ("height", "width", "classes", "message"),
     [
-        (320, 320, 3, "input is 320x320 but the card's input_size is 128x160"),
-        (128, 160, 5, "the card names 3 classes but the ONNX logits have 5"),
+        (320, 320, 3, r"expected image input \(N, 3, 128, 160\) float32 per the model card, got \S+ \(1, 3, 320, 320\)"),
+        (128, 160, 5, r"expected logits \(N, Q, 3\) per the model card's 3 classes, got logits \(1, 1, 5\)"),
     ],
 )
 def test_onnx_that_contradicts_the_card_is_refused(trained_model_dir, tmp_path, height, width, classes, message):

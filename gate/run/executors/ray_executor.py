@@ -14,6 +14,7 @@ ShardFailedError naming the suite, the backend and the shard's image ids: never 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -125,6 +126,7 @@ class RayExecutor:
             name=backend.name, model_dir=str(job.model_dir.resolve()), threads=backend.threads,
             max_batch=backend.max_batch, card_sha256=job.card_sha256, weights_sha256=job.weights_sha256,
             model_file_sha256=job.model_file_sha256, cache_root=str(_exports_cache_root()),
+            export_settings_json=_settings_json(getattr(backend, "export_settings", None)),
         )
         pixel_hashes = {entry.id: entry.pixels_sha256 for entry in suite.manifest.images}
         remote = ray.remote(predict_shard).options(
@@ -195,3 +197,12 @@ def _failure(exc: BaseException, max_retries: int) -> str:
     if cause is not None and not isinstance(cause, RETRIED_EXCEPTIONS):
         return f"failed on its first attempt with an error a retry would repeat: {type(cause).__name__}: {text}"
     return f"failed after {max_retries + 1} attempt(s) (Ray retried it {max_retries} time(s)): {text}"
+
+
+def _settings_json(settings) -> str | None:
+    """A backend's export settings as canonical JSON for its workers (None = the export defaults)."""
+    if settings is None:
+        return None
+    if hasattr(settings, "model_dump"):
+        settings = settings.model_dump(mode="json")
+    return json.dumps(settings, sort_keys=True)

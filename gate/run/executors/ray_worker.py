@@ -9,6 +9,7 @@ on them.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class WorkerBackendSpec:
     weights_sha256: str
     model_file_sha256: str | None  # what the driver's backend runs (an export for onnx/int8), when it says
     cache_root: str  # exports live here; the driver's cache root (a shared path on a real cluster)
+    export_settings_json: str | None = None  # the gate config's export settings for this backend (JSON)
 
 
 # One loaded backend per spec in each worker process: Ray reuses worker processes across tasks, so the
@@ -100,7 +102,9 @@ def loaded_backend(spec: WorkerBackendSpec):
     card = load_card(model_dir, verify_weights=True)
     if card.weights.sha256 != spec.weights_sha256:
         raise IntegrityError(f"weights on worker host {socket.gethostname()} differ from the run's", path=model_dir)
-    backend = create_backend(spec.name, model_dir, card=card, threads=spec.threads, max_batch=spec.max_batch)
+    options = {} if spec.export_settings_json is None else {"export_settings": json.loads(spec.export_settings_json)}
+    backend = create_backend(spec.name, model_dir, card=card, threads=spec.threads, max_batch=spec.max_batch,
+                             **options)
     backend.load()
     runs = backend.describe().model_sha256
     if spec.model_file_sha256 is not None and runs != spec.model_file_sha256:
