@@ -8,16 +8,22 @@
 #
 #   bash models/recipes/synth-yolo.sh [STEP...]     steps: env data train export val (default: all)
 #
+# The model trains on 256 px windows of the world's frames at native resolution (4,422 windows that hold
+# signs; the first FRACTION of them are used) and is exported and validated at 512 px, where a
+# 512x320 frame is letterboxed at scale 1: the signs keep the size they had in training.
+#
 # Environment: YOLO_VENV (default .venv-yolo), TSRGATE_PYTHON (default .venv/bin/python), WORK (default
-# build/synth-yolo: YOLO-layout data and Ultralytics runs), EPOCHS (default 12), IMGSZ (default 512),
-# BATCH (default 16), OUT (default models/synth-yolo). Long steps are run under `nice -n 15`; `train`
-# resumes from the last epoch's checkpoint when one is there.
+# build/synth-yolo: YOLO-layout data and Ultralytics runs), EPOCHS (default 3), FRACTION (default 0.5),
+# TRAIN_IMGSZ (default 256), IMGSZ (export and val, default 512), BATCH (default 16), OUT (default
+# models/synth-yolo). Long steps run under `nice -n 15`; `train` resumes from the last epoch's checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 YOLO_VENV=${YOLO_VENV:-.venv-yolo}
 TSRGATE_PYTHON=${TSRGATE_PYTHON:-.venv/bin/python}
 WORK=${WORK:-build/synth-yolo}
-EPOCHS=${EPOCHS:-12}
+EPOCHS=${EPOCHS:-3}
+FRACTION=${FRACTION:-0.5}
+TRAIN_IMGSZ=${TRAIN_IMGSZ:-256}
 IMGSZ=${IMGSZ:-512}
 BATCH=${BATCH:-16}
 OUT=${OUT:-models/synth-yolo}
@@ -41,8 +47,8 @@ for step in $STEPS; do
     PYTHONPATH=$PWD "$TSRGATE_PYTHON" models/recipes/synth_yolo_data.py "$WORK/data" world clean ;;
   train)
     resume=""; test -f "$WORK/runs/train/weights/last.pt" && resume="--resume"
-    $PY train --data "$WORK/data/world/data.yaml" --project "$WORK/runs" --epochs "$EPOCHS" --imgsz "$IMGSZ" \
-      --batch "$BATCH" $resume ;;
+    $PY train --data "$WORK/data/world/data.yaml" --project "$WORK/runs" --epochs "$EPOCHS" \
+      --imgsz "$TRAIN_IMGSZ" --fraction "$FRACTION" --batch "$BATCH" $resume ;;
   export)
     $PY export --weights "$WORK/runs/train/weights/last.pt" --imgsz "$IMGSZ" --out "$OUT" ;;
   val)

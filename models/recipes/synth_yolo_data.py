@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from gate.data.dataset import DetectionDataset
-from gate.data.yolo_layout import write_data_yaml, write_yolo_split
+from gate.data.yolo_layout import write_data_yaml, write_yolo_split, write_yolo_tiles
 from gate.models.card import load_card
 from gate.suites import open_suite
 from gate.suites.catalog import find_suite
@@ -24,13 +24,14 @@ from gate.suites.source import ensure_world
 
 
 def write_world(out: Path, class_names: list[str]) -> None:
-    """The train and val splits of the world the `clean` suite is drawn from (its test split)."""
+    """The world the `clean` suite is drawn from (its test split): train split as 256 px native-resolution
+    windows holding signs (what YOLOv8n trains on), val split as whole frames."""
     manifest = load_manifest(find_suite("clean") / MANIFEST_FILE)
     world = DetectionDataset.load(ensure_world(manifest_source(manifest), cache_root(None)))
     paths = {image.id: world.image_path(image) for image in world.images}
-    for split in ("train", "val"):
-        ids = [image.id for image in world.images if image.tag("split") == split]
-        print(write_yolo_split(world.coco, paths, out / "world", split, class_names, ids))
+    ids = {split: [image.id for image in world.images if image.tag("split") == split] for split in ("train", "val")}
+    print(write_yolo_tiles(world.coco, paths, out / "world", "train", class_names, ids["train"]))
+    print(write_yolo_split(world.coco, paths, out / "world", "val", class_names, ids["val"]))
     write_data_yaml(out / "world", {"train": "train", "val": "val"}, class_names)
 
 
