@@ -30,7 +30,7 @@ OUT=${OUT:-models/synth-yolo}
 ULTRALYTICS_VERSION=${ULTRALYTICS_VERSION:-8.4.190}
 STEPS=${*:-env data train export val}
 # Ultralytics keeps its settings here, and must neither phone home nor try to auto-install anything.
-export YOLO_CONFIG_DIR=$PWD/$WORK/ultralytics-config YOLO_OFFLINE=1
+export YOLO_CONFIG_DIR=$(realpath -m "$WORK")/ultralytics-config YOLO_OFFLINE=1
 mkdir -p "$WORK" "$YOLO_CONFIG_DIR"
 PY="nice -n 15 $YOLO_VENV/bin/python models/recipes/synth_yolo_ultralytics.py"
 
