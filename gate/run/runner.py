@@ -114,10 +114,13 @@ def run_model(
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
     executor: PredictionExecutor | None = None,
+    external: Sequence[tuple[str, str | Path]] = (),
 ) -> RunRecord:
     """Evaluate a model folder on suites and backends; returns the record written to `out/run.json`.
 
     `executor` computes the predictions (default: in this process); the run closes it before latency.
+    `external` names device folders (NAME, DIR) whose detections are recorded as backend `device:NAME`
+    (gate.run.external); they are read and validated before anything is written.
     """
     from gate.backends import backend_class, create_backend
     from gate.backends.latency import measure_latency
@@ -136,6 +139,14 @@ def run_model(
     suites = [open_suite(name, cache=cache, suites=suites_dir, data=data) for name in config.suites]
     if len({s.name for s in suites}) != len(suites):
         raise InputError(f"suites listed twice: {config.suites}")
+    from gate.run.external import load_external
+
+    sources = [load_external(name, folder, suites, model.class_names) for name, folder in external]
+    taken = set(config.backends)
+    for source in sources:
+        if source.backend in taken:
+            raise InputError(f"--external {source.name}: backend {source.backend} is given twice")
+        taken.add(source.backend)
     prediction_cache = PredictionCache(cache_root(cache))
     libraries = library_versions()
     threshold = card.postprocessing.operating_threshold
@@ -209,6 +220,15 @@ def run_model(
                 ))
                 log(f"{suite.name} [{name}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}"
                     f"{'  (cached predictions)' if from_cache else ''}")
+
+        for source in sources:
+            from gate.run.external import record_external
+
+            backend_record, more, dets, recs = record_external(staging, source, suites, model, log)
+            backend_records.append(backend_record)
+            entries.extend(more)
+            detections.update(dets)
+            records.update(recs)
 
         # Our Ray workers (if any) are released before anything is timed on this machine.
         executor.close()
