@@ -13,7 +13,7 @@
 # 512x320 frame is letterboxed at scale 1: the signs keep the size they had in training.
 #
 # Environment: YOLO_VENV (default .venv-yolo), TSRGATE_PYTHON (default .venv/bin/python), WORK (default
-# build/synth-yolo: YOLO-layout data and Ultralytics runs), EPOCHS (default 3), FRACTION (default 0.5),
+# build/synth-yolo: YOLO-layout data and Ultralytics runs), EPOCHS (default 2), FRACTION (default 0.5),
 # TRAIN_IMGSZ (default 256), IMGSZ (export and val, default 512), BATCH (default 16), OUT (default
 # models/synth-yolo). Long steps run under `nice -n 15`; `train` resumes from the last epoch's checkpoint.
 set -euo pipefail
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 YOLO_VENV=${YOLO_VENV:-.venv-yolo}
 TSRGATE_PYTHON=${TSRGATE_PYTHON:-.venv/bin/python}
 WORK=${WORK:-build/synth-yolo}
-EPOCHS=${EPOCHS:-3}
+EPOCHS=${EPOCHS:-2}
 FRACTION=${FRACTION:-0.5}
 TRAIN_IMGSZ=${TRAIN_IMGSZ:-256}
 IMGSZ=${IMGSZ:-512}
