@@ -6,7 +6,7 @@
 # standard PyPI torch build (CUDA-enabled, runs on the CPU). tsrgate itself never imports Ultralytics:
 # the shipped ONNX files need only ONNX Runtime.
 #
-#   bash models/recipes/synth-yolo.sh [STEP...]     steps: env data train export val (default: all)
+#   bash models/recipes/synth-yolo.sh [STEP...]     steps: env data train export val card (default: all)
 #
 # The model trains on 256 px windows of the world's frames at native resolution (4,422 windows that hold
 # signs; the first FRACTION of them are used) and is exported and validated at 512 px, where a
@@ -15,7 +15,8 @@
 # Environment: YOLO_VENV (default .venv-yolo), TSRGATE_PYTHON (default .venv/bin/python), WORK (default
 # build/synth-yolo: YOLO-layout data and Ultralytics runs), EPOCHS (default 2), FRACTION (default 0.5),
 # TRAIN_IMGSZ (default 256), IMGSZ (export and val, default 512), BATCH (default 16), OUT (default
-# models/synth-yolo). Long steps run under `nice -n 15`; `train` resumes from the last epoch's checkpoint.
+# models/synth-yolo: the raw-head form; the nms=True form goes to $OUT-nms). Long steps run under
+# `nice -n 15`; `train` resumes from the last epoch's checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 YOLO_VENV=${YOLO_VENV:-.venv-yolo}
@@ -28,7 +29,7 @@ IMGSZ=${IMGSZ:-512}
 BATCH=${BATCH:-16}
 OUT=${OUT:-models/synth-yolo}
 ULTRALYTICS_VERSION=${ULTRALYTICS_VERSION:-8.4.190}
-STEPS=${*:-env data train export val}
+STEPS=${*:-env data train export val card}
 # Ultralytics keeps its settings here, and must neither phone home nor try to auto-install anything.
 export YOLO_CONFIG_DIR=$(realpath -m "$WORK")/ultralytics-config YOLO_OFFLINE=1
 mkdir -p "$WORK" "$YOLO_CONFIG_DIR"
@@ -50,12 +51,14 @@ for step in $STEPS; do
     $PY train --data "$WORK/data/world/data.yaml" --project "$WORK/runs" --epochs "$EPOCHS" \
       --imgsz "$TRAIN_IMGSZ" --fraction "$FRACTION" --batch "$BATCH" $resume ;;
   export)
-    $PY export --weights "$WORK/runs/train/weights/last.pt" --imgsz "$IMGSZ" --out "$OUT" ;;
+    $PY export --weights "$WORK/runs/train/weights/last.pt" --imgsz "$IMGSZ" --out "$WORK/export" ;;
   val)
     $PY val --weights "$WORK/runs/train/weights/last.pt" --data "$WORK/data/clean/data.yaml" --imgsz "$IMGSZ" \
       --out "$WORK/val/clean-pt.json"
-    $PY val --weights "$OUT/model-raw.onnx" --data "$WORK/data/clean/data.yaml" --imgsz "$IMGSZ" \
+    $PY val --weights "$WORK/export/model-raw.onnx" --data "$WORK/data/clean/data.yaml" --imgsz "$IMGSZ" \
       --out "$WORK/val/clean-onnx.json" ;;
-  *) echo "unknown step: $step (expected env, data, train, export, val)" >&2; exit 2 ;;
+  card)  # the model folders: each ONNX with its card (what `tsrgate ingest` writes)
+    PYTHONPATH=$PWD "$TSRGATE_PYTHON" models/recipes/synth_yolo_card.py "$WORK" "$OUT" ;;
+  *) echo "unknown step: $step (expected env, data, train, export, val, card)" >&2; exit 2 ;;
   esac
 done

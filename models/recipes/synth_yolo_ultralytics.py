@@ -6,7 +6,7 @@ and `val` scores a model on a YOLO-layout dataset. Everything is offline: plots 
 would fetch a font for them) and every package it would auto-install is installed by synth-yolo.sh.
 
     python synth_yolo_ultralytics.py train  --data DATA/world/data.yaml --project RUNS --epochs E --imgsz 256
-    python synth_yolo_ultralytics.py export --weights RUNS/train/weights/last.pt --imgsz S --out models/synth-yolo
+    python synth_yolo_ultralytics.py export --weights RUNS/train/weights/last.pt --imgsz 512 --out EXPORT
     python synth_yolo_ultralytics.py val    --weights W.pt|W.onnx --data DATA/clean/data.yaml --imgsz S --out F.json
 """
 
@@ -63,9 +63,12 @@ def export(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for nms, name in ((False, "model-raw.onnx"), (True, "model-e2e.onnx")):
+    for nms, name in ((False, "model-raw.onnx"), (True, "model-nms.onnx")):
+        # The in-graph NMS keeps scores above 0.001 (the exporter's default, 0.25, would cut the low-score
+        # tail that AP is computed from), class-wise at IoU 0.7, at most 300 per image: Ultralytics' val settings.
+        in_graph = {"conf": 0.001, "iou": 0.7, "max_det": 300} if nms else {}
         written = YOLO(args.weights).export(format="onnx", imgsz=args.imgsz, opset=args.opset, dynamic=False,
-                                            simplify=True, nms=nms, batch=1, device="cpu")
+                                            simplify=True, nms=nms, batch=1, device="cpu", **in_graph)
         shutil.move(written, out / name)
         print(f"exported nms={nms} -> {out / name}", flush=True)
 
