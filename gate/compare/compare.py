@@ -16,6 +16,7 @@ from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
 from gate.provenance import utc_now
 from gate.results import RESULTS_INDEX
+from gate.run.external import is_external_backend, reported_latency
 from gate.run.record import RunRecord, load_run
 from gate.storage import sha256_file
 
@@ -82,6 +83,23 @@ def stored_latency(record: RunRecord, folder: Path) -> dict[str, Any]:
     return json.loads((folder / record.latency_file).read_text(encoding="utf-8"))["backends"]
 
 
+def _device_latency(candidate: RunRecord, baseline: RunRecord, suites: list[str], info: dict) -> list[MetricComparison]:
+    """Latency that device pipelines reported (`--external`): shown for the candidate, a ratio when both sides have it."""
+    rows: list[MetricComparison] = []
+    for b in candidate.backends:
+        if not is_external_backend(b["name"]) or b["status"] != "ok":
+            continue
+        cand = reported_latency(b, suites)
+        other = next((o for o in baseline.backends if o["name"] == b["name"] and o["status"] == "ok"), None)
+        base = reported_latency(other, suites) if other else None
+        if cand and base:
+            info["backends"][b["name"]] = {**_ratios(b["name"], cand, base, rows), "reported_by": "device pipeline"}
+        elif cand:
+            info["backends"][b["name"]] = {"candidate_p50_ms": cand["p50_ms"], "candidate_p99_ms": cand["p99_ms"],
+                                           "reported_by": "device pipeline (candidate only)"}
+    return rows
+
+
 def latency_rows(candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base_dir: Path, suites: list[str],
                  interleaved: bool, log: Callable[[str], None]) -> tuple[list[MetricComparison], dict[str, Any]]:
     """p50/p99 latency ratios per backend; timed interleaved (A B A B) in this process when both models are here."""
@@ -89,6 +107,8 @@ def latency_rows(candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base
     info: dict[str, Any] = {"backends": {}}
     both_ok = [b["name"] for b in candidate.backends
                if b["status"] == "ok" and any(o["name"] == b["name"] and o["status"] == "ok" for o in baseline.backends)]
+    rows += _device_latency(candidate, baseline, suites, info)
+    both_ok = [name for name in both_ok if not is_external_backend(name)]  # timed by their pipelines, not here
     cand_model, base_model = Path(candidate.model.path), Path(baseline.model.path)
     can_interleave = interleaved and cand_model.is_dir() and base_model.is_dir()
     if can_interleave:

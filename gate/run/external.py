@@ -108,6 +108,16 @@ def is_external_backend(name: str) -> bool:
     return name.startswith(EXTERNAL_PREFIX)
 
 
+def reported_latency(backend_record: dict, suites: Sequence[str]) -> dict[str, float] | None:
+    """The latency a device pipeline reported, from the first of `suites` that has some (None if none did)."""
+    per_suite = backend_record.get("description", {}).get("details", {}).get("suites", {})
+    for suite in suites:
+        latency = (per_suite.get(suite) or {}).get("latency_ms")
+        if latency:
+            return {**latency, "suite": suite}
+    return None
+
+
 def parse_external_option(value: str) -> tuple[str, Path]:
     """`NAME=DIR` -> (NAME, DIR); NAME becomes the backend `device:NAME`."""
     name, sep, folder = value.partition("=")

@@ -125,6 +125,7 @@ def run_model(
     from gate.backends import backend_class, create_backend
     from gate.backends.latency import measure_latency
     from gate.backends.parity import check_preprocessing_parity
+    from gate.run.external import load_external, record_external
     from gate.suites import open_suite
     from gate.suites.locations import cache_root
 
@@ -139,8 +140,6 @@ def run_model(
     suites = [open_suite(name, cache=cache, suites=suites_dir, data=data) for name in config.suites]
     if len({s.name for s in suites}) != len(suites):
         raise InputError(f"suites listed twice: {config.suites}")
-    from gate.run.external import load_external
-
     sources = [load_external(name, folder, suites, model.class_names) for name, folder in external]
     taken = set(config.backends)
     for source in sources:
@@ -222,8 +221,6 @@ def run_model(
                     f"{'  (cached predictions)' if from_cache else ''}")
 
         for source in sources:
-            from gate.run.external import record_external
-
             backend_record, more, dets, recs = record_external(staging, source, suites, model, log)
             backend_records.append(backend_record)
             entries.extend(more)

@@ -71,7 +71,14 @@ def test_readme_example_fails_the_gate_naming_the_device(gate_env, tmp_path):
     consistency = json.loads((tmp_path / "results/device" / record.consistency_files[SUITE]).read_text())
     assert consistency["backends"]["device:orin"]["ap_delta"]["loss"] > 0.03
     assert "device:orin" in (tmp_path / "reports/device/report.html").read_text()
-    assert "device:orin" in (tmp_path / "reports/device/summary.md").read_text()
+    # The run report (tsrgate report RESULTS) lists the device backend with its metrics too.
+    done = subprocess.run([sys.executable, "-m", "gate", "report", "results/device", "--format", "html", "--out",
+                           "run.html"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "device:orin" in (tmp_path / "run.html").read_text()
+    summary = (tmp_path / "reports/device/summary.md").read_text()
+    assert "device:orin" in summary and "reported by the device pipeline" in summary
+    assert verdict["latency"]["backends"]["device:orin"]["candidate_p50_ms"] == details["latency_ms"]["p50_ms"]
 
 
 def _write_device(folder: Path, suite, detections: list[dict], **description) -> Path:
