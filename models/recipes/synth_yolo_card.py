@@ -50,7 +50,7 @@ def card_for(form: str, work: Path, class_names: list[str], weights: Path) -> di
                          "outputs": LAYOUTS[form], "reference_form": "onnx"},
         "class_names": class_names,
         "preprocessing": {"input_size": [imgsz, imgsz], "resize": "letterbox", "letterbox_align": "center",
-                          "pad_value": 114, "stride": 32, "interpolation": "bilinear",
+                          "pad_value": 114, "stride": 32, "interpolation": "bilinear", "tile_overlap": 0,
                           "rescale_factor": 1.0 / 255.0, "normalize": None, "channel_order": "rgb",
                           "dtype": "float32"},
         "postprocessing": {"score_threshold": 0.001, "operating_threshold": 0.25, "top_k": 300, "nms_iou": 0.7,
