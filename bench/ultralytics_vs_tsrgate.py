@@ -32,8 +32,14 @@ def coco_stats(coco_dict: dict, results: list[dict], max_dets: int = 100) -> tup
         evaluator.params.maxDets = [1, 10, max_dets]
         evaluator.evaluate()
         evaluator.accumulate()
-        evaluator.summarize()
-    return float(evaluator.stats[0]), float(evaluator.stats[1])
+    # stats[0] of summarize() is tied to maxDets 100; read AP and AP50 at the last maxDets from the table.
+    precision = evaluator.eval["precision"][:, :, :, 0, -1]  # (iou, recall, class), all areas, maxDets[-1]
+
+    def mean(values):
+        kept = values[values > -1]
+        return float(kept.mean()) if kept.size else -1.0
+
+    return mean(precision), mean(precision[0])
 
 
 def main() -> None:

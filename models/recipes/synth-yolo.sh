@@ -40,7 +40,7 @@ for step in $STEPS; do
   env)
     test -x "$YOLO_VENV/bin/python" || python3.11 -m venv "$YOLO_VENV"
     "$YOLO_VENV/bin/pip" install --quiet torch==2.14.1 torchvision==0.29.1
-    "$YOLO_VENV/bin/pip" install --quiet "ultralytics==$ULTRALYTICS_VERSION" onnx onnxslim onnxruntime
+    "$YOLO_VENV/bin/pip" install --quiet "ultralytics==$ULTRALYTICS_VERSION" onnx onnxslim onnxruntime faster-coco-eval
     "$YOLO_VENV/bin/python" -c "import torchvision.ops, torch; torchvision.ops.nms(torch.zeros(1,4), torch.zeros(1), 0.5)"
     "$YOLO_VENV/bin/yolo" settings sync=False >/dev/null
     ;;
