@@ -34,7 +34,7 @@ def card_for(form: str, work: Path, class_names: list[str], weights: Path) -> di
     description = (
         f"YOLOv8n built from Ultralytics' yolov8n.yaml (random initial weights, no download), trained by "
         f"Ultralytics 8.4.190's own trainer for {args['epochs']} epochs on the first {args['fraction']:.0%} of the "
-        f"256 px native-resolution windows with signs of the generated world (seed 0, 1500 images, train split): "
+        f"256 px native-resolution windows with signs of the generated world (version 1 as rendered on this AMD EPYC machine, seed 0, 1500 images, train split): "
         f"AdamW lr {args['lr0']}, batch {args['batch']}, mosaic (off in the last epoch), no flips, scale jitter "
         f"{args['scale']}, seed {args['seed']}; {minutes:.0f} min of training on 2 shared CPU cores. Exported by "
         f"Ultralytics' exporter (ONNX opset 17, {imgsz}x{imgsz}, {shape}). Recipe models/recipes/synth-yolo.sh; "
