@@ -33,7 +33,7 @@ def main() -> None:
 
     from gate import __version__
     from gate.backends import create_backend
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     card = load_card(args.model, verify_weights=True)
     preprocessing = card.preprocessing

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.backends.detections import Detections
 from gate.errors import InputError, describe_validation_error
+from gate.results.backend import BackendDescription, BackendStatus
+from gate.results.latency import LatencyStats
 from gate.storage import sha256_file
 from gate.suites.export import DESCRIPTION_FILE, RESULTS_FILE
 
@@ -61,14 +63,11 @@ class ExternalSuite:
     results_sha256: str
     description_sha256: str
 
-    def latency(self) -> dict[str, float] | None:
+    def latency(self) -> LatencyStats | None:
         """p50/p90/p99/mean/min/max ms over the reported per-image latencies (None when none were reported)."""
         if not self.description.latency_ms:
             return None
-        ms = np.asarray(list(self.description.latency_ms.values()), dtype=np.float64)
-        p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-        return {"runs": int(ms.size), "p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99),
-                "mean_ms": float(ms.mean()), "min_ms": float(ms.min()), "max_ms": float(ms.max())}
+        return LatencyStats.from_milliseconds(list(self.description.latency_ms.values()))
 
 
 @dataclass
@@ -84,37 +83,39 @@ class ExternalSource:
     def backend(self) -> str:
         return f"{EXTERNAL_PREFIX}{self.name}"
 
-    def describe(self) -> dict:
-        """The backend record's description: runtime, device, precision, versions, files and their hashes."""
+    def describe(self) -> BackendDescription:
+        """The backend's description: runtime, device, precision, versions, files and their hashes."""
         first = next(iter(self.suites.values()), None)
         d = first.description if first else None
-        return {
-            "name": self.backend, "precision": d.precision if d else "", "device": d.device if d else "",
-            "threads": None, "libraries": dict(d.software) if d else {}, "model_sha256": None, "max_batch": 1,
-            "details": {
-                "external": True, "runtime": d.runtime if d else "", "folder": str(self.folder),
-                "suites": {name: {"results_file": str(s.results_path), "results_sha256": s.results_sha256,
-                                  "description_sha256": s.description_sha256,
-                                  "suite_manifest_sha256": s.description.suite_manifest_sha256,
-                                  "runtime": s.description.runtime, "device": s.description.device,
-                                  "precision": s.description.precision, "software": dict(s.description.software),
-                                  "latency_ms": s.latency(), "notes": s.description.notes}
-                           for name, s in self.suites.items()},
-            },
-        }
+        per_suite = {}
+        for name, s in self.suites.items():
+            latency = s.latency()
+            per_suite[name] = {
+                "results_file": str(s.results_path), "results_sha256": s.results_sha256,
+                "description_sha256": s.description_sha256,
+                "suite_manifest_sha256": s.description.suite_manifest_sha256, "runtime": s.description.runtime,
+                "device": s.description.device, "precision": s.description.precision,
+                "software": dict(s.description.software),
+                "latency_ms": latency.model_dump(mode="json") if latency else None, "notes": s.description.notes}
+        return BackendDescription(
+            name=self.backend, precision=d.precision if d else "", device=d.device if d else "", threads=None,
+            libraries=dict(d.software) if d else {}, model_sha256=None, max_batch=1,
+            details={"external": True, "runtime": d.runtime if d else "", "folder": str(self.folder),
+                     "suites": per_suite},
+        )
 
 
 def is_external_backend(name: str) -> bool:
     return name.startswith(EXTERNAL_PREFIX)
 
 
-def reported_latency(backend_record: dict, suites: Sequence[str]) -> dict[str, float] | None:
+def reported_latency(backend: BackendStatus, suites: Sequence[str]) -> LatencyStats | None:
     """The latency a device pipeline reported, from the first of `suites` that has some (None if none did)."""
-    per_suite = backend_record.get("description", {}).get("details", {}).get("suites", {})
+    per_suite = backend.description.details.get("suites", {}) if backend.description else {}
     for suite in suites:
         latency = (per_suite.get(suite) or {}).get("latency_ms")
         if latency:
-            return {**latency, "suite": suite}
+            return LatencyStats.model_validate(latency)
     return None
 
 
@@ -252,39 +253,6 @@ def load_external(name: str, folder: str | Path, suites: Sequence, class_names: 
         raise InputError(f"no detections for any suite of this run ({', '.join(s.name for s in suites)}): "
                          f"expected {folder}/<suite>/{RESULTS_FILE} and {DESCRIPTION_FILE}", path=folder)
     return source
-
-
-def record_external(staging: Path, source: ExternalSource, suites: Sequence, model, log=lambda _msg: None):
-    """Evaluate a device folder's detections into a results folder being built, like any backend's.
-
-    Returns (backend record, run entries, {(suite, backend): detections}, {(suite, backend): match records}).
-    """
-    from gate.run.record import RunEntry
-    from gate.run.runner import SUMMARY_METRICS, write_suite_detections
-
-    backend = source.backend
-    entries, detections, records = [], {}, {}
-    for suite in suites:
-        external = source.suites.get(suite.name)
-        if external is None:
-            reason = f"{source.folder} has no detections for suite {suite.name}"
-            entries.append(RunEntry(suite=suite.name, backend=backend, status="unavailable", reason=reason))
-            log(f"{suite.name} [{backend}]: unavailable ({reason})")
-            continue
-        rel = f"suites/{suite.name}/{folder_name(backend)}"
-        (staging / rel).mkdir(parents=True, exist_ok=True)
-        evaluation, match_records = write_suite_detections(staging / rel, suite, external.detections, model)
-        detections[(suite.name, backend)] = external.detections
-        records[(suite.name, backend)] = match_records
-        summary = {m: evaluation.summary.get(m) for m in SUMMARY_METRICS}
-        entries.append(RunEntry(
-            suite=suite.name, backend=backend, status="ok", predictions_file=f"{rel}/detections.npz",
-            evaluation_file=f"{rel}/evaluation.json", records_file=f"{rel}/evaluation.records.npz",
-            images=len(external.detections), summary=summary))
-        log(f"{suite.name} [{backend}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}  (imported from "
-            f"{external.results_path})")
-    record = {"name": backend, "status": "ok", "reason": "", "description": source.describe()}
-    return record, entries, detections, records
 
 
 def folder_name(backend: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from gate import __version__
-from gate.models.card import ONNX_FILE, load_card
+from gate.cards.card import ONNX_FILE, load_card
 from gate.storage import atomic_write_json, sha256_file
 
 LAYOUTS = {"raw": {"layout": "yolo_raw", "predictions": "output0", "multi_label": True},

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from gate.data.dataset import DetectionDataset
 from gate.data.yolo_layout import write_data_yaml, write_yolo_split, write_yolo_tiles
-from gate.models.card import load_card
+from gate.cards.card import load_card
 from gate.suites import open_suite
 from gate.suites.catalog import find_suite
 from gate.suites.manifest import MANIFEST_FILE, load_manifest
-from gate.suites.locations import cache_root
+from gate.locations import cache_root
 from gate.suites.resolved import manifest_source
 from gate.suites.source import ensure_world
 

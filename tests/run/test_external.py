@@ -65,8 +65,8 @@ def test_readme_example_fails_the_gate_naming_the_device(gate_env, tmp_path):
     record = load_run(tmp_path / "results/device")
     entry = record.entry(SUITE, "device:orin")
     assert entry.status == "ok" and entry.summary["ap"] < record.entry(SUITE, "torch").summary["ap"]
-    backend = next(b for b in record.backends if b["name"] == "device:orin")
-    details = backend["description"]["details"]["suites"][SUITE]
+    backend = next(b for b in record.backends if b.name == "device:orin")
+    details = backend.description.details["suites"][SUITE]
     assert details["latency_ms"]["p50_ms"] > 0 and "channel order bgr" in details["runtime"]
     consistency = json.loads((tmp_path / "results/device" / record.consistency_files[SUITE]).read_text())
     assert consistency["backends"]["device:orin"]["ap_delta"]["loss"] > 0.03
@@ -102,7 +102,7 @@ def _perfect(suite) -> list[dict]:
 
 @pytest.fixture()
 def suite(gate_env):
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     opened = open_suite(SUITE, cache=gate_env.cache, suites=gate_env.suites_dir)
     opened.class_names = load_card(gate_env.model_dir, verify_weights=False).class_names
@@ -128,9 +128,9 @@ def test_matching_device_detections_are_recorded_as_a_backend(gate_env, suite, t
     consistency = json.loads((tmp_path / "out" / record.consistency_files[SUITE]).read_text())["backends"]["device:bench"]
     assert consistency["consistency"]["disagreement_rate"] == 0.0
     assert consistency["ap_delta"]["loss"] == pytest.approx(0.0, abs=1e-6)
-    described = next(b for b in record.backends if b["name"] == "device:bench")["description"]
-    assert described["device"] == "test device" and described["libraries"] == {"runtime": "1.0"}
-    assert described["details"]["suites"][SUITE]["latency_ms"]["min_ms"] == 10.0
+    described = next(b for b in record.backends if b.name == "device:bench").description
+    assert described.device == "test device" and described.libraries == {"runtime": "1.0"}
+    assert described.details["suites"][SUITE]["latency_ms"]["min_ms"] == 10.0
 
 
 def test_a_suite_the_device_folder_lacks_is_unavailable_with_the_reason(gate_env, suite, tmp_path):
