@@ -35,20 +35,25 @@ from gate.cli.options import history_db_option, location_options, split_list, th
 @click.option("--shard-images", type=int, default=None,
               help="With --executor ray: images per shard, rounded up to whole batches (default: about four "
                    "shards per worker).")
+@click.option("--external", multiple=True, metavar="NAME=DIR",
+              help="Detections made outside tsrgate (e.g. the vehicle's pipeline on `tsrgate suite export` images): "
+                   "DIR/<suite>/detections.json + description.json, recorded as backend device:NAME. Repeatable.")
 def run(model, suites, backends, config_path, out, force, threads, no_latency, cache, suites_dir, data, line,
-        history_db, no_history, quiet, executor, address, workers, shard_images) -> None:
+        history_db, no_history, quiet, executor, address, workers, shard_images, external) -> None:
     """Evaluate MODEL (a model folder) on suites and backends; write a results folder to --out."""
     from gate.run import run_model
     from gate.results.config import resolve_gate_config
     from gate.run.executors import make_executor
+    from gate.run.external import parse_external_option
     from gate.run.history_hook import record_run
 
     config = resolve_gate_config(config_path, suites=split_list(suites), backends=split_list(backends), threads=threads,
                                  latency=not no_latency)
+    devices = [parse_external_option(value) for value in external]
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     predictions = make_executor(executor, address=address, workers=workers, shard_images=shard_images, log=echo)
     record = run_model(model, config, out, force=force, cache=cache, suites_dir=suites_dir, data=data,
-                       progress=not quiet, log=echo, executor=predictions)
+                       progress=not quiet, log=echo, executor=predictions, external=devices)
     click.echo(f"{record.model.name} ({record.model.weights_sha256[:12]}) on {len(record.suites)} suite(s):")
     click.echo(f"  {'suite':<18} {'backend':<14} {'status':<12} {'AP':>6} {'AP50':>6}")
     for e in record.entries:

@@ -69,6 +69,27 @@ def verify_command(name: str, version: str | None, data: Path | None, rerender: 
         click.get_current_context().exit(EXIT_FINDINGS)
 
 
+@suite.command("export")
+@click.argument("name")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write (images, ids, contract).")
+@click.option("--version", "version", help="Suite version (default: the latest).")
+@click.option("--force", is_flag=True, help="Replace an existing export folder.")
+@data_option
+@cache_option
+@suites_dir_option
+def export_command(name: str, out: Path, version: str | None, force: bool, data: Path | None, cache: Path | None,
+                   suites_dir: Path | None) -> None:
+    """Write suite NAME's exact images, their ids and the detections contract, for a pipeline tsrgate cannot run."""
+    from gate.suites.export import export_suite
+    from gate.suites.resolved import open_suite
+
+    resolved = open_suite(name, version, cache=cache, suites=suites_dir, data=data,
+                          announce=lambda text: click.echo(text, err=True))
+    export = export_suite(resolved, out, force=force)
+    click.echo(f"suite {export.suite} v{export.version}: {len(export.images)} images written to {out}")
+    click.echo(f"manifest sha256 {export.suite_manifest_sha256}")
+
+
 @suite.command("list")
 @cache_option
 @suites_dir_option

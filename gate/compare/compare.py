@@ -19,6 +19,7 @@ from gate.results.record import RunRecord
 from gate.results.verdict import (
     BootstrapSettings, GateVerdict, LatencyRatios, PolicyProvenance, SideProvenance, VerdictLatency, overall_outcome,
 )
+from gate.run.external import is_external_backend, reported_latency
 
 
 def resolve_results(ref: str | Path, baselines_dir: str | Path | None = None) -> Path:
@@ -81,6 +82,23 @@ def _ratios(backend: str, cand: LatencyStats, base: LatencyStats, rows: list[Met
     return ratios
 
 
+def _device_latency(candidate: RunRecord, baseline: RunRecord, suites: list[str], info: VerdictLatency,
+                    rows: list[MetricComparison]) -> None:
+    """Latency that device pipelines reported (`--external`): shown for the candidate, a ratio when both sides have it."""
+    for b in candidate.backends:
+        if not is_external_backend(b.name) or not b.ok:
+            continue
+        cand = reported_latency(b, suites)
+        other = next((o for o in baseline.backends if o.name == b.name and o.ok), None)
+        base = reported_latency(other, suites) if other else None
+        if cand and base:
+            info.backends[b.name] = _ratios(b.name, cand, base, rows).model_copy(
+                update={"reported_by": "device pipeline"})
+        elif cand:
+            info.backends[b.name] = LatencyRatios(candidate_p50_ms=cand.p50_ms, candidate_p99_ms=cand.p99_ms,
+                                                  reported_by="device pipeline (candidate only)")
+
+
 def latency_rows(candidate: ResultsFolder, baseline: ResultsFolder, suites: list[str], interleaved: bool,
                  log: Callable[[str], None]) -> tuple[list[MetricComparison], VerdictLatency]:
     """p50/p99 latency ratios per backend; timed interleaved (A B A B) in this process when both models are here."""
@@ -88,6 +106,8 @@ def latency_rows(candidate: ResultsFolder, baseline: ResultsFolder, suites: list
     info = VerdictLatency()
     base_ok = set(baseline.record.backends_ok())
     both_ok = [name for name in candidate.record.backends_ok() if name in base_ok]
+    _device_latency(candidate.record, baseline.record, suites, info, rows)
+    both_ok = [name for name in both_ok if not is_external_backend(name)]  # timed by their pipelines, not here
     cand_model, base_model = Path(candidate.record.model.path), Path(baseline.record.model.path)
     can_interleave = interleaved and cand_model.is_dir() and base_model.is_dir()
     if can_interleave:

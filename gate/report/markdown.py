@@ -89,8 +89,10 @@ def _backend_line(verdict: GateVerdict, status: sections.BackendStatus) -> str:
         worst = max(consistency, key=lambda r: r.candidate or 0.0)
         parts.append(f"max disagreement with torch {100 * (worst.candidate or 0):.2f}% ({md_escape(worst.suite)})")
     latency = verdict.latency.backends.get(status.name)
-    if latency:
+    if latency and latency.latency_p50_ratio is not None:
         parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (x{latency.latency_p50_ratio:.2f} vs baseline)")
+    elif latency:  # a device pipeline's own report, with no baseline figure to divide by
+        parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (reported by the device pipeline)")
     detail = "; ".join(parts) if parts else "ran"
     return f"- **{md_escape(status.name)}** ({md_escape(status.precision)}): {detail}"
 

@@ -27,7 +27,14 @@ class LatencyStats(Strict):
     def from_seconds(cls, seconds: Sequence[float]) -> LatencyStats:
         import numpy as np  # only the stage that measures needs it; readers of latency.json do not
 
-        ms = np.asarray(seconds, dtype=np.float64) * 1000.0
+        return cls.from_milliseconds(np.asarray(seconds, dtype=np.float64) * 1000.0)
+
+    @classmethod
+    def from_milliseconds(cls, milliseconds: Sequence[float]) -> LatencyStats:
+        """The same statistics over figures already in ms (e.g. what a device pipeline reported)."""
+        import numpy as np
+
+        ms = np.asarray(milliseconds, dtype=np.float64)
         if not ms.size:
             raise ValueError("latency: expected at least one timed run, got none")
         p50, p90, p99 = np.percentile(ms, [50, 90, 99])

@@ -49,14 +49,19 @@ class BootstrapSettings(BaseModel):
 
 
 class LatencyRatios(BaseModel):
-    """One backend's p50/p99 latency on both sides and their candidate/baseline ratios."""
+    """One backend's p50/p99 latency on both sides and their candidate/baseline ratios.
+
+    A device pipeline (`--external`) reports its own latency; when only the candidate's pipeline reported
+    one, the baseline figures and the ratios are None and `reported_by` says where the figure came from.
+    """
 
     candidate_p50_ms: float
-    baseline_p50_ms: float
+    baseline_p50_ms: float | None = None
     candidate_p99_ms: float
-    baseline_p99_ms: float
-    latency_p50_ratio: float
-    latency_p99_ratio: float
+    baseline_p99_ms: float | None = None
+    latency_p50_ratio: float | None = None
+    latency_p99_ratio: float | None = None
+    reported_by: str = ""  # "" = timed by tsrgate; else e.g. "device pipeline"
 
 
 class VerdictLatency(BaseModel):

@@ -204,6 +204,33 @@ def _run_suite(run: _Run, name: str, backend, suite) -> None:
             f"{'  (cached predictions)' if from_cache else ''}")
 
 
+def _record_external(run: _Run, source) -> None:
+    """A device folder's detections (`--external`) evaluated into the results folder like any backend's."""
+    from gate.run.external import folder_name
+
+    backend = source.backend
+    run.backends.append(BackendStatus(name=backend, status="ok", description=source.describe()))
+    for suite in run.suites:
+        external = source.suites.get(suite.name)
+        if external is None:
+            reason = f"{source.folder} has no detections for suite {suite.name}"
+            run.entries.append(RunEntry(suite=suite.name, backend=backend, status="unavailable", reason=reason))
+            run.log(f"{suite.name} [{backend}]: unavailable ({reason})")
+            continue
+        rel = f"suites/{suite.name}/{folder_name(backend)}"
+        (run.staging / rel).mkdir(parents=True, exist_ok=True)
+        evaluation, match_records = write_suite_detections(run.staging / rel, suite, external.detections, run.model)
+        run.detections[(suite.name, backend)] = external.detections
+        run.records[(suite.name, backend)] = match_records
+        summary = {m: evaluation.summary.get(m) for m in SUMMARY_METRICS}
+        run.entries.append(RunEntry(
+            suite=suite.name, backend=backend, status="ok", predictions_file=f"{rel}/detections.npz",
+            evaluation_file=f"{rel}/evaluation.json", records_file=f"{rel}/evaluation.records.npz",
+            images=len(external.detections), summary=summary))
+        run.log(f"{suite.name} [{backend}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}  (imported from "
+                f"{external.results_path})")
+
+
 def _write_parity(run: _Run) -> str:
     """The preprocessing-parity probe over every loaded backend, against the reference form when it loaded."""
     from gate.backends.parity import check_preprocessing_parity, probe_images
@@ -241,15 +268,25 @@ def run_model(
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
     executor: PredictionExecutor | None = None,
+    external: Sequence[tuple[str, str | Path]] = (),
 ) -> RunRecord:
     """Evaluate a model folder on suites and backends; returns the record written to `out/run.json`.
 
     `executor` computes the predictions (default: in this process); the run closes it before latency.
+    `external` names device folders (NAME, DIR) whose detections are recorded as backend `device:NAME`
+    (gate.run.external); they are read and validated before anything is written.
     """
     from gate.locations import cache_root
+    from gate.run.external import load_external
 
     model_dir = Path(model_dir)
     card, model, suites = _open_inputs(model_dir, config, cache, suites_dir, data, log)
+    sources = [load_external(name, folder, suites, model.class_names) for name, folder in external]
+    taken = set(config.backends)
+    for source in sources:
+        if source.backend in taken:
+            raise InputError(f"--external {source.name}: backend {source.backend} is given twice")
+        taken.add(source.backend)
     executor = executor if executor is not None else InProcessExecutor()
     with staged_dir(out, force) as staging, contextlib.ExitStack() as closing:
         closing.callback(executor.close)
@@ -260,6 +297,9 @@ def run_model(
             backend = _load_backend(run, name, closing)
             for suite in suites if backend is not None else []:
                 _run_suite(run, name, backend, suite)
+
+        for source in sources:
+            _record_external(run, source)
 
         # Our Ray workers (if any) are released before anything is timed on this machine.
         executor.close()
