@@ -76,7 +76,7 @@ def _generated_training_world(card: ModelCard) -> Path | None:
 def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSettings) -> CalibrationSource:
     """Where the calibration images come from: `settings.calibration_data`, else the card's training dataset."""
     from gate.data.dataset import DetectionDataset
-    from gate.models.classes import select_images
+    from gate.models.classes import select_split
 
     if settings.calibration_data is not None:
         path = Path(settings.calibration_data)
@@ -99,10 +99,7 @@ def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSet
                          f"{digest[:12]}, the card records {card.training.data.annotations_sha256[:12]}); "
                          f"pass --calibration-data DATASET", path=dataset.annotations_path)
     selector = card.training.data.train_split
-    if selector.tag is None:
-        ids = sorted(img.id for img in dataset.images)
-    else:
-        ids = sorted(select_images(dataset.coco, selector.tag, selector.values))
+    ids = select_split(dataset.coco, selector)
     return CalibrationSource(path, digest, selector.describe(), ids)
 
 

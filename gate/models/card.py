@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate import __version__
+from gate.data.splits import SeededSplit
 from gate.errors import InputError, IntegrityError, describe_validation_error
 from gate.storage import atomic_write_json, sha256_file
 
@@ -116,13 +117,19 @@ class WeightsRecord(_Strict):
 
 
 class SplitSelector(_Strict):
-    """Images whose tag (or top-level field) `tag` equals one of `values`; no tag means all images."""
+    """Images whose tag (or top-level field) `tag` equals one of `values`; no tag means all images.
+
+    `seeded` (for a dataset without a split of its own) further keeps one part of a seeded hash split
+    of the file names (`gate.data.splits`).
+    """
 
     tag: str | None = None
     values: list[str] = Field(default_factory=list)
+    seeded: SeededSplit | None = None
 
     def describe(self) -> str:
-        return "all images" if self.tag is None else f"{self.tag} in {self.values}"
+        text = "all images" if self.tag is None else f"{self.tag} in {self.values}"
+        return text if self.seeded is None else f"{text}, {self.seeded.describe()}"
 
 
 class TrainingDataRecord(_Strict):

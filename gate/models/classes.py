@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.data.coco import CocoAnnotation, CocoCategory, CocoDataset
+from gate.data.splits import in_split
 from gate.errors import InputError
+from gate.models.card import SplitSelector
 from gate.models.recipe import ClassesSection
 
 
@@ -86,6 +88,16 @@ def select_images(coco: CocoDataset, tag: str | None, values: list[str]) -> list
         return sorted(img.id for img in coco.images)
     wanted = {str(v) for v in values}
     return sorted(img.id for img in coco.images if str(img.tag(tag)) in wanted)
+
+
+def select_split(coco: CocoDataset, selector: SplitSelector | None) -> list[int]:
+    """Ids (sorted) of the images a split selector names: its tag condition, then its seeded part."""
+    if selector is None:
+        return sorted(img.id for img in coco.images)
+    ids = set(select_images(coco, selector.tag, selector.values))
+    if selector.seeded is not None:
+        ids = {img.id for img in coco.images if img.id in ids and in_split(img, selector.seeded)}
+    return sorted(ids)
 
 
 def card_class_map(class_names: list[str], coco: CocoDataset, recipe_classes: dict | None = None,

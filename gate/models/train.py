@@ -43,7 +43,7 @@ from gate.models.card import (
     WeightsRecord,
     save_card,
 )
-from gate.models.classes import ClassMap, class_view, resolve_classes, select_images
+from gate.models.classes import ClassMap, class_view, resolve_classes, select_split
 from gate.models.evaluate import coco_metrics, image_errors, summarize_errors
 from gate.models.recipe import Recipe, load_recipe
 from gate.models.sampling import draw_batch, repeat_factors, sampling_probabilities, update_mining_weights
@@ -234,11 +234,13 @@ class _Evaluator:
 def _split_ids(dataset: DetectionDataset, selector: SplitSelector | None, limit: int | None = None) -> list[int]:
     if selector is None:
         return []
-    ids = select_images(dataset.coco, selector.tag, selector.values)
+    ids = select_split(dataset.coco, selector)
     return ids[:limit] if limit else ids
 
 
 def _split_name(selector: SplitSelector) -> str:
+    if selector.seeded is not None:
+        return selector.seeded.part
     return ",".join(selector.values) if selector.tag else "all"
 
 
