@@ -116,13 +116,17 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
 @click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
-def measure(model_dir, suite_names, backend_name, threads, record) -> None:
+@click.option("--suites-dir", "suites_dir", type=click.Path(path_type=Path),
+              help="Suites roots, a path list like PATH (default: $TSRGATE_SUITES, else suites/ in the repository).")
+@click.option("--data", type=click.Path(path_type=Path), help="Source dataset folder (overrides the suite's path).")
+def measure(model_dir, suite_names, backend_name, threads, record, suites_dir, data) -> None:
     """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
     from gate.models.card import card_path
     from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
 
     for name in suite_names:
-        metrics = evaluate_model_on_suite(model_dir, name, backend_name=backend_name, threads=threads, progress=True)
+        metrics = evaluate_model_on_suite(model_dir, name, backend_name=backend_name, threads=threads, progress=True,
+                                          suites_dir=suites_dir, data=data)
         click.echo(f"{metrics.split}: {metrics.images} images, {metrics.boxes} signs: AP {metrics.ap:.3f}  "
                    f"AP50 {metrics.ap50:.3f}  AP75 {metrics.ap75:.3f}  AR100 {metrics.ar100:.3f}")
         sizes = "  ".join(f"{k} {v:.3f}" for k, v in metrics.per_size_ap50.items() if v >= 0)

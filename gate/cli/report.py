@@ -35,7 +35,7 @@ _location_options = [
     click.option("--cache", type=click.Path(path_type=Path), default=None,
                  help="Cache folder holding rendered suite images (default: $TSRGATE_CACHE or the user cache)."),
     click.option("--suites-dir", type=click.Path(path_type=Path), default=None,
-                 help="Suites folder (default: $TSRGATE_SUITES or ./suites)."),
+                 help="Suites roots, a path list like PATH (default: $TSRGATE_SUITES or ./suites)."),
     click.option("--data", type=click.Path(path_type=Path), default=None,
                  help="Source dataset when not where the suite spec says."),
     click.option("--history-db", type=click.Path(path_type=Path), default=None,

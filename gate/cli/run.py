@@ -22,7 +22,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--threads", type=int, default=None, help="Threads per backend (default: $TSRGATE_THREADS or 1).")
 @click.option("--no-latency", is_flag=True, help="Skip latency measurement.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="Cache folder (default: $TSRGATE_CACHE or the user cache).")
-@click.option("--suites-dir", type=click.Path(path_type=Path), default=None, help="Suites folder (default: $TSRGATE_SUITES or ./suites).")
+@click.option("--suites-dir", type=click.Path(path_type=Path), default=None, help="Suites roots, a path list like PATH (default: $TSRGATE_SUITES, else ./suites).")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Source dataset when not where the suite spec says.")
 @click.option("--line", default=None, help="Model line recorded in the history.")
 @click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database (default: $TSRGATE_HISTORY).")

@@ -192,6 +192,9 @@ class ModelCard(_Strict):
     description: str = ""
     architecture: ArchitectureSpec
     class_names: list[str] = Field(min_length=1)
+    # Which source classes feed each model class (e.g. GTSDB's `stop` feeds `other`), so a taxonomy
+    # mapping for a new dataset can be written from the card alone; None on cards that predate it.
+    class_sources: dict[str, list[str]] | None = None
     preprocessing: PreprocessingSpec
     postprocessing: PostprocessingSpec = Field(default_factory=PostprocessingSpec)
     weights: WeightsRecord
@@ -209,6 +212,17 @@ class ModelCard(_Strict):
                 raise ValueError(f"expected unique non-empty class names, got {name!r} twice or empty")
             seen.add(name)
         return value
+
+    @model_validator(mode="after")
+    def _sources_of_known_classes(self) -> ModelCard:
+        unknown = sorted(set(self.class_sources or {}) - set(self.class_names))
+        if unknown:
+            raise ValueError(f"class_sources: {unknown[:3]} are not among class_names")
+        return self
+
+    def known_source_classes(self) -> set[str]:
+        """Every source class name that feeds some model class (empty when the card does not say)."""
+        return {name for names in (self.class_sources or {}).values() for name in names}
 
     @model_validator(mode="after")
     def _config_matches_classes(self) -> ModelCard:

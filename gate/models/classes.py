@@ -60,6 +60,15 @@ def resolve_classes(coco: CocoDataset, section: ClassesSection, path: str | Path
     return ClassMap(names, "mapping", mapping)
 
 
+def class_sources(coco: CocoDataset, classes: ClassMap) -> dict[str, list[str]]:
+    """Model class name -> the dataset category names that feed it (category id order), for the card."""
+    names = {c.id: c.name for c in coco.categories}
+    sources: dict[str, list[str]] = {name: [] for name in classes.class_names}
+    for category_id in sorted(classes.category_to_label):
+        sources[classes.class_names[classes.category_to_label[category_id]]].append(names[category_id])
+    return sources
+
+
 def class_view(coco: CocoDataset, classes: ClassMap, image_ids: set[int] | None = None) -> CocoDataset:
     """The dataset as the detector sees it: categories = its classes (ids 1..K), other boxes dropped.
 

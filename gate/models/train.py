@@ -43,7 +43,7 @@ from gate.models.card import (
     WeightsRecord,
     save_card,
 )
-from gate.models.classes import ClassMap, class_view, resolve_classes, select_split
+from gate.models.classes import ClassMap, class_sources, class_view, resolve_classes, select_split
 from gate.models.evaluate import coco_metrics, image_errors, summarize_errors
 from gate.models.recipe import Recipe, load_recipe
 from gate.models.sampling import draw_batch, repeat_factors, sampling_probabilities, update_mining_weights
@@ -487,6 +487,7 @@ def _train(
                 validation_history=[MetricsRecord.model_validate(v) for v in history["validation"]],
             ),
             "evaluation": evaluation,
+            "class_sources": class_sources(dataset.coco, classes),
             "created_by": "train",
         })
         final = type(final).model_validate(final.model_dump())  # re-validate the assembled card

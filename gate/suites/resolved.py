@@ -101,7 +101,8 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
     check_spec_beside(manifest, folder)
     cache_root = locations.cache_root(cache)
     source = open_source(manifest_source(manifest), cache_root, data,
-                         expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce)
+                         expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce,
+                         base=folder)
     render_folder = locations.render_dir(cache_root, manifest.name, manifest.version)
     missing = sum(1 for e in manifest.images if e.rendered_file and not (render_folder / e.rendered_file).is_file())
     if missing and announce is not None:
