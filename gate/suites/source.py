@@ -118,7 +118,7 @@ def open_source(source: SuiteSource, cache: Path, data: str | Path | None = None
         root = dataset_location(source, data, base)
         if not root.is_dir():
             hint = f" (set {source.env} or pass --data)" if source.env else " (pass --data)"
-            raise InputError(f"the suite's dataset folder is not here{hint}", path=root)
+            raise InputError(f"dataset folder not found{hint}", path=root)
     dataset = DetectionDataset.load(root)
     actual = sha256_file(dataset.annotations_path)
     expected = expected_annotations_sha256 or source.annotations_sha256
