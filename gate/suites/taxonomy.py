@@ -9,6 +9,7 @@ maps a predicted class name at evaluation time, so one prediction run serves eve
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -147,7 +148,7 @@ def _taxonomy_from_mapping_file(spec: TaxonomySpec, source_categories: list[Coco
     from gate.suites.mapping import check_covers, load_mapping
 
     assert spec.mapping_file is not None
-    loaded = load_mapping(Path(spec_path).parent / spec.mapping_file)
+    loaded = load_mapping(Path(os.path.normpath(Path(spec_path).parent / spec.mapping_file)))
     check_covers(loaded, source_categories)
     source_map = {c.name: loaded.mapping.target(c.name, spec.mapping_level) for c in source_categories}
     missing = sorted({t for t in source_map.values() if t is not None} - set(spec.categories))
