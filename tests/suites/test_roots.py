@@ -67,3 +67,13 @@ def test_an_absent_dataset_folder_is_one_line_naming_the_variable(tmp_path):
                                                        source={"dataset": "../nowhere", "env": "TSRGATE_NOWHERE"}))
     with pytest.raises(InputError, match="dataset folder not found \\(set TSRGATE_NOWHERE or pass --data\\)"):
         build_suite(spec)
+
+
+def test_an_incomplete_dataset_folder_names_the_missing_image(tiny_dataset, tmp_path):
+    from gate.suites import open_suite
+
+    build_suite(write_spec(tmp_path / "inc.yaml", spec_dict(tiny_dataset, name="inc", transforms=[])))
+    (tiny_dataset / "images" / "tiny_005.png").unlink()
+    with pytest.raises(InputError, match="source image not found") as info:
+        open_suite("inc")
+    assert info.value.path.endswith("tiny_005.png")
