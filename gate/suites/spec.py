@@ -5,7 +5,7 @@
     description: GTSDB test frames relit as night, severity 3
     seed: 41                     # with each image id, seeds that image's transforms
     source:                      # exactly one of `dataset` or `synth`
-      dataset: ../../../shared/datasets/gtsdb   # relative paths are resolved against the spec's folder
+      dataset: ../../../../shared/datasets/gtsdb   # relative to the spec's folder (suites/<name>/<version>/)
       env: TSRGATE_GTSDB                  # optional: an environment variable that overrides the path
       annotations_sha256: 5d1c...         # optional: refuse any other annotations file
     # source: {synth: {images: 1000, seed: 7, version: "1"}}   # the generated world, regenerated on demand
