@@ -125,3 +125,36 @@ def test_the_gtsdb_italy_recipe_learns_exactly_the_mapping():
             expected.setdefault(target, []).append(name)
     assert {k: sorted(v) for k, v in recipe["classes"]["mapping"].items()} == \
         {k: sorted(v) for k, v in expected.items()}
+
+
+def _taxonomy_spec(tmp_path: Path, **taxonomy):
+    from gate.suites.spec import TaxonomySpec
+
+    _write(tmp_path, GOOD)
+    return TaxonomySpec.model_validate({"mapping_file": "mapping.yaml", **taxonomy})
+
+
+def test_a_spec_scores_either_level_of_the_mapping(tmp_path):
+    from gate.suites.taxonomy import resolve_taxonomy
+
+    spec_path = tmp_path / "spec.yaml"
+    supers = resolve_taxonomy(_taxonomy_spec(tmp_path, categories=["danger", "other"]), SOURCE, spec_path)
+    assert supers.source_map == {"dare_precedenza": "other", "caduta_massi": "danger", "parcheggio": None}
+    assert supers.mapping_sha256 == load_mapping(tmp_path / "mapping.yaml").sha256
+    classes = resolve_taxonomy(_taxonomy_spec(tmp_path, categories=["give_way"], mapping_level="class"), SOURCE,
+                               spec_path)
+    assert classes.source_map == {"dare_precedenza": "give_way", "caduta_massi": None, "parcheggio": None}
+
+
+def test_a_spec_whose_categories_lack_a_mapped_target_is_refused(tmp_path):
+    from gate.suites.taxonomy import resolve_taxonomy
+
+    with pytest.raises(InputError, match="taxonomy.categories lacks \\['danger'\\]"):
+        resolve_taxonomy(_taxonomy_spec(tmp_path, categories=["other"]), SOURCE, tmp_path / "spec.yaml")
+
+
+def test_mapping_file_and_source_rules_do_not_mix(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="either `mapping_file` or `source` rules"):
+        _taxonomy_spec(tmp_path, categories=["other"], source={"by_field": "supercategory"})

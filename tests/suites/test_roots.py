@@ -77,3 +77,9 @@ def test_an_incomplete_dataset_folder_names_the_missing_image(tiny_dataset, tmp_
     with pytest.raises(InputError, match="source image not found") as info:
         open_suite("inc")
     assert info.value.path.endswith("tiny_005.png")
+
+
+@pytest.mark.parametrize("command", [("suite", "build"), ("suite", "list"), ("run",), ("measure",), ("report",)])
+def test_every_command_that_looks_up_suites_takes_a_path_list(run_cli, command):
+    text = " ".join(run_cli(*command, "--help").output.split())
+    assert "--suites-dir" in text and "path list" in text
