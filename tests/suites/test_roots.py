@@ -83,3 +83,13 @@ def test_an_incomplete_dataset_folder_names_the_missing_image(tiny_dataset, tmp_
 def test_every_command_that_looks_up_suites_takes_a_path_list(run_cli, command):
     text = " ".join(run_cli(*command, "--help").output.split())
     assert "--suites-dir" in text and "path list" in text
+
+
+def test_measuring_on_italy_without_the_data_is_one_line_exit_2(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("TSRGATE_ITALY", str(tmp_path / "no-italy-here"))
+    result = run_cli("measure", locations.repo_root() / "models" / "gtsdb-v1", "--suite", "italy-small",
+                     "--suites-dir", locations.repo_root() / "suites")
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error")]
+    assert errors == [f"error: {tmp_path / 'no-italy-here'}: dataset folder not found "
+                      "(set TSRGATE_ITALY or pass --data)"]
