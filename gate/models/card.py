@@ -214,17 +214,6 @@ class ModelCard(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _sources_of_known_classes(self) -> ModelCard:
-        unknown = sorted(set(self.class_sources or {}) - set(self.class_names))
-        if unknown:
-            raise ValueError(f"class_sources: {unknown[:3]} are not among class_names")
-        return self
-
-    def known_source_classes(self) -> set[str]:
-        """Every source class name that feeds some model class (empty when the card does not say)."""
-        return {name for names in (self.class_sources or {}).values() for name in names}
-
-    @model_validator(mode="after")
     def _config_matches_classes(self) -> ModelCard:
         if self.architecture.format == "safetensors":
             if not self.architecture.config:
@@ -235,6 +224,17 @@ class ModelCard(_Strict):
                     f"class_names: expected {num_labels} names (the config's num_labels), got {len(self.class_names)}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _sources_of_known_classes(self) -> ModelCard:
+        unknown = sorted(set(self.class_sources or {}) - set(self.class_names))
+        if unknown:
+            raise ValueError(f"class_sources: {unknown[:3]} are not among class_names")
+        return self
+
+    def known_source_classes(self) -> set[str]:
+        """Every source class name that feeds some model class (empty when the card does not say)."""
+        return {name for names in (self.class_sources or {}).values() for name in names}
 
     @property
     def input_size(self) -> tuple[int, int]:
