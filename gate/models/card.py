@@ -183,6 +183,10 @@ class TrainingRecord(_Strict):
     initialized_from: dict[str, Any] | None = None  # parent model name, weights sha256, tensors copied
     backbone_pretraining: dict[str, Any] | None = None  # summary of the classification pretraining stage
     validation_history: list[MetricsRecord] = Field(default_factory=list)
+    # How to retrain, and how long the invocation that wrote the card took on its machine (wall clock,
+    # load-dependent: a record, not an input; a resumed run counts only its last part).
+    command: str | None = None
+    wall_seconds: float | None = None
 
 
 class ModelCard(_Strict):

@@ -485,6 +485,9 @@ def _train(
                 initialized_from=initialized_from,
                 backbone_pretraining=history.get("backbone_pretraining"),
                 validation_history=[MetricsRecord.model_validate(v) for v in history["validation"]],
+                command=(f"tsrgate train --data {data_dir} --recipe {recipe_path} --out {out}"
+                         if recipe_path is not None else None),
+                wall_seconds=round(time.monotonic() - started, 1),
             ),
             "evaluation": evaluation,
             "class_sources": class_sources(dataset.coco, classes),

@@ -39,3 +39,11 @@ def test_class_sources_must_name_the_cards_classes():
     raw["class_sources"] = {"warning": ["danger"]}
     with pytest.raises(ValidationError, match="class_sources"):
         ModelCard.model_validate(raw)
+
+
+def test_a_trained_card_records_its_sources_command_and_wall_time(trained_model_dir):
+    card = load_card(trained_model_dir)
+    assert card.class_sources and set(card.class_sources) == set(card.class_names)
+    assert all(card.class_sources[name] for name in card.class_names)
+    assert card.training.command is None  # the fixture's recipe is built in memory: no file to name
+    assert card.training.wall_seconds > 0
