@@ -2,8 +2,8 @@
 
 Skipped with a reason when ../shared/datasets/italy (or $TSRGATE_ITALY) is absent. Suites without a
 transform are rebuilt in full, twice, from copies of their specs in another folder (the manifests must
-come out byte-identical to the committed ones); the transformed ones are re-planned in full and two
-images each are re-rendered (`tsrgate suite verify NAME --rerender` does all of them).
+come out byte-identical to the committed ones); the weather specs waiting in suites/pending/ are
+planned and must pair with italy-clean frame for frame.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import pytest
 
 from gate.suites import locations
 from gate.suites.build import build_suite, plan_suite
-from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest, pixels_sha256
-from gate.suites.resolved import render_entry
+from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest
 from gate.suites.source import open_source
 from gate.suites.spec import load_spec
 
@@ -40,17 +39,22 @@ def test_untransformed_italy_suite_builds_twice_byte_identically(name, italy_pat
 
 
 @pytest.mark.parametrize("name", ["italy-night", "italy-rain", "italy-fog"])
-def test_transformed_italy_suite_replans_and_rerenders(name, italy_path, tmp_path):
-    folder = SUITES / name / "1"
-    manifest = load_manifest(folder / MANIFEST_FILE)
-    loaded = load_spec(folder / SPEC_FILE)
-    source = open_source(loaded.spec.source, tmp_path, data=italy_path)
-    assert source.annotations_sha256 == manifest.source.annotations_sha256
-    plan = plan_suite(loaded, source)
-    assert [p.image.id for p in plan.images] == [e.id for e in manifest.images]
-    for entry in manifest.images[:: len(manifest.images) // 2][:2]:
-        pixels = render_entry(entry, manifest, source, folder / MANIFEST_FILE)
-        assert pixels_sha256(pixels) == entry.pixels_sha256
+def test_pending_weather_specs_pair_with_italy_clean(name, italy_path, tmp_path):
+    """The weather specs (suites/pending/, not rendered yet) select italy-clean's frames and boxes."""
+    root = tmp_path / "suites"
+    shutil.copytree(SUITES / "taxonomies", root / "taxonomies")
+    shutil.copytree(locations.repo_root() / "models" / "gtsdb-v1", tmp_path / "models" / "gtsdb-v1",
+                    ignore=shutil.ignore_patterns("*.safetensors"))
+    spec = root / name / "1" / SPEC_FILE
+    spec.parent.mkdir(parents=True)
+    shutil.copy(SUITES / "pending" / name / "1" / SPEC_FILE, spec)
+    loaded = load_spec(spec)
+    assert [t.severity for t in loaded.spec.transforms] == [3]
+    plan = plan_suite(loaded, open_source(loaded.spec.source, tmp_path, data=italy_path))
+    clean = load_manifest(SUITES / "italy-clean" / "1" / MANIFEST_FILE)
+    assert [p.image.id for p in plan.images] == [e.id for e in clean.images]
+    assert [[a.model_dump() for a in p.annotations] for p in plan.images] == \
+        [[a.model_dump() for a in e.annotations] for e in clean.images]
 
 
 def test_italy_suites_score_the_test_part_on_supercategories(italy_path):
