@@ -194,7 +194,8 @@ def _missing_gain(rule: Rule, row: MetricComparison, sign: float, confidence: fl
                 f"significantly above the required {rule.check.min_gain:g}")
     if gain > rule.check.min_gain:
         return None
-    return f"gain {gain:+.3f} from {_fmt(row.baseline)} to {_fmt(row.candidate)} is not above the required {rule.check.min_gain:g}"
+    return (f"gain {gain:+.3f} from {_fmt(row.baseline)} to {_fmt(row.candidate)} is not above the required "
+            f"{rule.check.min_gain:g}")
 
 
 def apply_policy(policy: Policy, comparisons: list[MetricComparison]) -> list[RuleOutcome]:
