@@ -83,7 +83,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def _load_card_classes(card_path: Path, mapping_path: Path) -> tuple[list[str], set[str]]:
-    from gate.models.card import card_path as card_file, read_card_file
+    from gate.cards.card import card_path as card_file, read_card_file
 
     try:
         card = read_card_file(card_path if card_path.suffix == ".json" else card_file(card_path))

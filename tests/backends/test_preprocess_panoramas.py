@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gate.backends.preprocess import plan_inputs, preprocess
-from gate.models.card import load_card
-from gate.suites import locations
+from gate.cards.card import load_card
+from gate import locations
 
 GTSDB_V1 = load_card(locations.repo_root() / "models" / "gtsdb-v1", verify_weights=False).preprocessing
 

@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from gate.data.coco import CocoCategory, CocoDataset
-from gate.models.card import ModelCard, load_card
-from gate.models.classes import class_sources, resolve_classes
-from gate.models.recipe import ClassesSection
-from gate.suites import locations
+from gate.cards.card import ModelCard, load_card
+from gate.cards.classes import class_sources, resolve_classes
+from gate.cards.recipe import ClassesSection
+from gate import locations
 
 MODELS = locations.repo_root() / "models"
 

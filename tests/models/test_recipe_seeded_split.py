@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gate.models.classes import select_split
-from gate.models.recipe import load_recipe
-from gate.suites import locations
+from gate.cards.classes import select_split
+from gate.cards.recipe import load_recipe
+from gate import locations
 
 RECIPES = locations.repo_root() / "models" / "recipes"
 
@@ -12,7 +12,7 @@ RECIPES = locations.repo_root() / "models" / "recipes"
 def test_a_recipe_without_a_seeded_split_hashes_as_before():
     recipe = load_recipe(RECIPES / "gtsdb-v1.yaml")
     assert "seeded" not in recipe.canonical()["splits"]["train"]
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     card = load_card(locations.repo_root() / "models" / "gtsdb-v1", verify_weights=False)
     assert recipe.sha256() == card.training.recipe.sha256

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from gate.suites import locations
+from gate import locations
 from gate.suites.build import build_suite, plan_suite
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest
 from gate.suites.source import open_source

@@ -9,7 +9,7 @@ import yaml
 
 from gate.data.coco import CocoCategory
 from gate.errors import InputError
-from gate.suites import locations
+from gate import locations
 from gate.suites.mapping import check_covers, load_mapping
 
 CARD = locations.repo_root() / "models" / "gtsdb-v1" / "card.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gate.errors import InputError
-from gate.suites import locations
+from gate import locations
 from gate.suites.build import build_suite
 from gate.suites.catalog import find_suite, list_suites
 from tests.suites.conftest import spec_dict, write_spec
