@@ -1,6 +1,7 @@
 """Where suites live: specs and manifests under a suites root (git), rendered images in a cache (not git).
 
-- suites root: `--suites-dir`, else $TSRGATE_SUITES, else `suites/` in the repository;
+- suites roots: `--suites-dir`, else $TSRGATE_SUITES (either may be a path list, `suites:/team/packs`),
+  else `suites/` in the repository; suites are looked up in every root, built into the first;
 - cache root: `--cache`, else $TSRGATE_CACHE, else the user cache dir (e.g. ~/.cache/tsrgate);
   rendered images go to `<cache>/suites/<name>/<version>/`, generated worlds to `<cache>/worlds/`.
 """
@@ -19,12 +20,17 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def suites_roots(override: str | Path | None = None) -> list[Path]:
+    """Every suites root, in lookup order: `override` or $TSRGATE_SUITES as a path list
+    (`suites:/team/packs`, separated like PATH), else `suites/` in the repository."""
+    text = str(override) if override is not None else os.environ.get(SUITES_ENV, "")
+    roots = [Path(part) for part in text.split(os.pathsep) if part]
+    return roots or [repo_root() / "suites"]
+
+
 def suites_root(override: str | Path | None = None) -> Path:
-    if override is not None:
-        return Path(override)
-    if os.environ.get(SUITES_ENV):
-        return Path(os.environ[SUITES_ENV])
-    return repo_root() / "suites"
+    """The suites root new suites are written to: the first of `suites_roots`."""
+    return suites_roots(override)[0]
 
 
 def cache_root(override: str | Path | None = None) -> Path:

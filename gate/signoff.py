@@ -51,12 +51,12 @@ def plan_signoff(baseline_record, suites: list[str] | None, backends: list[str] 
                              f"(it has: {', '.join(baseline_suites)})")
         chosen, skipped = list(suites), []
     else:
-        shipped = suite_names(locations.suites_root(suites_dir))
+        shipped = sorted({n for root in locations.suites_roots(suites_dir) for n in suite_names(root)})
         chosen = [s for s in baseline_suites if s in shipped]
         skipped = [s for s in shipped if s not in baseline_suites]
         if not chosen:
             raise InputError(f"none of the baseline's suites ({', '.join(baseline_suites)}) is shipped in "
-                             f"{locations.suites_root(suites_dir)}")
+                             f"{', '.join(map(str, locations.suites_roots(suites_dir)))}")
     return SignoffPlan(suites=chosen, skipped_suites=skipped, backends=list(backends or default_backends()))
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the shared GTSDB copy (skipped with a reason when absent) and a CLI runner."""
+"""Shared fixtures: the shared GTSDB and Italy copies (skipped with a reason when absent) and a CLI runner."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from gate.backends import register_backend
 from gate.cli import cli
-from gate.data.dataset import GTSDB_ENV, default_gtsdb_path
+from gate.data.dataset import GTSDB_ENV, ITALY_ENV, default_gtsdb_path, default_italy_path
 from tests.absent_backend import ABSENT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,15 @@ def gtsdb_path() -> Path:
     path = default_gtsdb_path()
     if not (path / "annotations.json").is_file():
         pytest.skip(f"GTSDB dataset not found at {path} (set {GTSDB_ENV} to its folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def italy_path() -> Path:
+    """The real Italy dataset from ../shared (or $TSRGATE_ITALY); tests using it skip when it is absent."""
+    path = default_italy_path()
+    if not (path / "annotations.json").is_file():
+        pytest.skip(f"Italy dataset not found at {path} (set {ITALY_ENV} to its folder)")
     return path
 
 

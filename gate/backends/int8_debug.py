@@ -98,7 +98,7 @@ def _debug_images(card, model_dir: Path, data: str | Path | None, count: int):
     """(dataset path, [(image id, pixels)]): --data's first images, else the training dataset's validation split."""
     from gate.backends.int8_export import _resolve_dataset_path
     from gate.data.dataset import DetectionDataset
-    from gate.cards.classes import select_images
+    from gate.cards.classes import select_split
 
     if data is not None:
         path = Path(data)
@@ -113,8 +113,7 @@ def _debug_images(card, model_dir: Path, data: str | Path | None, count: int):
                              f"pass --data DATASET", path=model_dir)
         dataset = DetectionDataset.load(path)
         split = card.training.data.validation_split or card.training.data.train_split
-        ids = ([img.id for img in dataset.images] if split.tag is None
-               else sorted(select_images(dataset.coco, split.tag, split.values)))
+        ids = select_split(dataset.coco, split)
     ids = ids[:count]
     if not ids:
         raise InputError("no images to compare on", path=path)

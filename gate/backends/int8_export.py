@@ -84,7 +84,7 @@ def _generated_training_world(card: ModelCard) -> tuple[Path, str | None] | None
 def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSettings) -> CalibrationSource:
     """Where the calibration images come from: `settings.calibration_data`, else the card's training dataset."""
     from gate.data.dataset import DetectionDataset
-    from gate.cards.classes import select_images
+    from gate.cards.classes import select_split
 
     if settings.calibration_data is not None:
         path = Path(settings.calibration_data)
@@ -109,10 +109,7 @@ def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSet
                          f"{digest[:12]}, the card records {card.training.data.annotations_sha256[:12]}); "
                          f"pass --calibration-data DATASET", path=dataset.annotations_path)
     selector = card.training.data.train_split
-    if selector.tag is None:
-        ids = sorted(img.id for img in dataset.images)
-    else:
-        ids = sorted(select_images(dataset.coco, selector.tag, selector.values))
+    ids = select_split(dataset.coco, selector)
     split = selector.describe() if stand_in is None else f"{selector.describe()} of the {stand_in}"
     return CalibrationSource(path, digest, split, ids)
 

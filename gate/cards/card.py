@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gate import __version__
 from gate.cards.outputs import FAMILY_LAYOUTS, DetrOutputs, Family, OutputsSpec
+from gate.data.splits import SeededSplit
 from gate.errors import InputError, IntegrityError
 from gate.inputs import read_structured, require_mapping, validate
 from gate.storage import atomic_write_json, sha256_file
@@ -154,13 +155,19 @@ class WeightsRecord(_Strict):
 
 
 class SplitSelector(_Strict):
-    """Images whose tag (or top-level field) `tag` equals one of `values`; no tag means all images."""
+    """Images whose tag (or top-level field) `tag` equals one of `values`; no tag means all images.
+
+    `seeded` (for a dataset without a split of its own) further keeps one part of a seeded hash split
+    of the file names (`gate.data.splits`).
+    """
 
     tag: str | None = None
     values: list[str] = Field(default_factory=list)
+    seeded: SeededSplit | None = None
 
     def describe(self) -> str:
-        return "all images" if self.tag is None else f"{self.tag} in {self.values}"
+        text = "all images" if self.tag is None else f"{self.tag} in {self.values}"
+        return text if self.seeded is None else f"{text}, {self.seeded.describe()}"
 
 
 class TrainingDataRecord(_Strict):
@@ -214,6 +221,10 @@ class TrainingRecord(_Strict):
     initialized_from: dict[str, Any] | None = None  # parent model name, weights sha256, tensors copied
     backbone_pretraining: dict[str, Any] | None = None  # summary of the classification pretraining stage
     validation_history: list[MetricsRecord] = Field(default_factory=list)
+    # How to retrain, and how long the invocation that wrote the card took on its machine (wall clock,
+    # load-dependent: a record, not an input; a resumed run counts only its last part).
+    command: str | None = None
+    wall_seconds: float | None = None
 
 
 class ModelCard(_Strict):
@@ -223,6 +234,9 @@ class ModelCard(_Strict):
     description: str = ""
     architecture: ArchitectureSpec
     class_names: list[str] = Field(min_length=1)
+    # Which source classes feed each model class (e.g. GTSDB's `stop` feeds `other`), so a taxonomy
+    # mapping for a new dataset can be written from the card alone; None on cards that predate it.
+    class_sources: dict[str, list[str]] | None = None
     preprocessing: PreprocessingSpec
     postprocessing: PostprocessingSpec = Field(default_factory=PostprocessingSpec)
     weights: WeightsRecord
@@ -252,6 +266,17 @@ class ModelCard(_Strict):
                     f"class_names: expected {num_labels} names (the config's num_labels), got {len(self.class_names)}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _sources_of_known_classes(self) -> ModelCard:
+        unknown = sorted(set(self.class_sources or {}) - set(self.class_names))
+        if unknown:
+            raise ValueError(f"class_sources: {unknown[:3]} are not among class_names")
+        return self
+
+    def known_source_classes(self) -> set[str]:
+        """Every source class name that feeds some model class (empty when the card does not say)."""
+        return {name for names in (self.class_sources or {}).values() for name in names}
 
     @property
     def input_size(self) -> tuple[int, int]:

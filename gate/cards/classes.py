@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.data.coco import CocoAnnotation, CocoCategory, CocoDataset
+from gate.data.splits import in_split
 from gate.errors import InputError
+from gate.cards.card import SplitSelector
 from gate.cards.recipe import ClassesSection
 
 
@@ -58,6 +60,15 @@ def resolve_classes(coco: CocoDataset, section: ClassesSection, path: str | Path
     return ClassMap(names, "mapping", mapping)
 
 
+def class_sources(coco: CocoDataset, classes: ClassMap) -> dict[str, list[str]]:
+    """Model class name -> the dataset category names that feed it (category id order), for the card."""
+    names = {c.id: c.name for c in coco.categories}
+    sources: dict[str, list[str]] = {name: [] for name in classes.class_names}
+    for category_id in sorted(classes.category_to_label):
+        sources[classes.class_names[classes.category_to_label[category_id]]].append(names[category_id])
+    return sources
+
+
 def class_view(coco: CocoDataset, classes: ClassMap, image_ids: set[int] | None = None) -> CocoDataset:
     """The dataset as the detector sees it: categories = its classes (ids 1..K), other boxes dropped.
 
@@ -86,6 +97,16 @@ def select_images(coco: CocoDataset, tag: str | None, values: list[str]) -> list
         return sorted(img.id for img in coco.images)
     wanted = {str(v) for v in values}
     return sorted(img.id for img in coco.images if str(img.tag(tag)) in wanted)
+
+
+def select_split(coco: CocoDataset, selector: SplitSelector | None) -> list[int]:
+    """Ids (sorted) of the images a split selector names: its tag condition, then its seeded part."""
+    if selector is None:
+        return sorted(img.id for img in coco.images)
+    ids = set(select_images(coco, selector.tag, selector.values))
+    if selector.seeded is not None:
+        ids = {img.id for img in coco.images if img.id in ids and in_split(img, selector.seeded)}
+    return sorted(ids)
 
 
 def card_class_map(class_names: list[str], coco: CocoDataset, recipe_classes: dict | None = None,

@@ -220,6 +220,9 @@ class Recipe(_Strict):
         for optional in ("backbone_pretraining", "loss"):
             if data.get(optional) is None:
                 data.pop(optional, None)
+        for selector in data["splits"].values():
+            if selector is not None and selector.get("seeded") is None:
+                selector.pop("seeded", None)
         return data
 
     def sha256(self) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gate.cli.options import threads_option
+from gate.cli.options import data_option, suites_dir_option, threads_option
 
 
 @click.command()
@@ -102,13 +102,16 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
               help="Backend to run (default: the card's reference form: torch, or onnx for an ONNX model).")
 @threads_option()
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
-def measure(model_dir, suite_names, backend_name, threads, record) -> None:
+@suites_dir_option
+@data_option
+def measure(model_dir, suite_names, backend_name, threads, record, suites_dir, data) -> None:
     """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
     from gate.cards.card import card_path
     from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
 
     for name in suite_names:
-        metrics = evaluate_model_on_suite(model_dir, name, backend_name=backend_name, threads=threads, progress=True)
+        metrics = evaluate_model_on_suite(model_dir, name, backend_name=backend_name, threads=threads, progress=True,
+                                          suites_dir=suites_dir, data=data)
         click.echo(f"{metrics.split}: {metrics.images} images, {metrics.boxes} signs: AP {metrics.ap:.3f}  "
                    f"AP50 {metrics.ap50:.3f}  AP75 {metrics.ap75:.3f}  AR100 {metrics.ar100:.3f}")
         sizes = "  ".join(f"{k} {v:.3f}" for k, v in metrics.per_size_ap50.items() if v >= 0)

@@ -22,7 +22,9 @@ cache_option = click.option("--cache", type=_PATH, default=None,
                             help="Cache folder for rendered suite images and exports "
                                  "(default: $TSRGATE_CACHE, else the user cache folder).")
 suites_dir_option = click.option("--suites-dir", "suites_dir", type=_PATH, default=None,
-                                 help="Suites root (default: $TSRGATE_SUITES, else suites/ in the repository).")
+                                 help="Suites roots, a path list like PATH (`suites:/team/packs`); suites are "
+                                      "looked up in each and built into the first (default: $TSRGATE_SUITES, "
+                                      "else suites/ in the repository).")
 data_option = click.option("--data", type=_PATH, default=None,
                            help="Source dataset folder, when not where the suite spec says.")
 history_db_option = click.option("--history-db", type=_PATH, default=None,

@@ -23,6 +23,8 @@ def build_command(spec: str, data: Path | None, cache: Path | None, suites_dir: 
     """Render SPEC and write suites/<name>/<version>/{spec.yaml,manifest.json}.
 
     SPEC is a suite spec YAML file, or the name of a suite whose latest spec.yaml is rebuilt.
+    The spec format, with a complete worked region pack (dataset, seeded split, taxonomy mapping
+    file, ignore regions, a second suites folder), is in README.md, section "Building a region pack".
     """
     from gate.suites.build import build_suite
     from gate.suites.catalog import find_suite
@@ -34,13 +36,15 @@ def build_command(spec: str, data: Path | None, cache: Path | None, suites_dir: 
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 50 == 0:
-            click.echo(f"  rendered {done}/{total}", err=True)
+            click.echo(f"  images prepared {done}/{total}", err=True)
 
     report = build_suite(spec_path, data=data, cache=cache, suites=suites_dir, progress=progress,
                          announce=lambda text: click.echo(text, err=True))
     state = "unchanged (rebuilt, identical content)" if report.unchanged else "written"
+    served = (f"{report.rendered} rendered into the cache" if report.rendered
+              else "no transforms: images are read from the source as they are")
     click.echo(f"suite {report.name} v{report.version}: {report.images} images, {report.boxes} boxes, "
-               f"{report.ignore_regions} ignore regions, {report.rendered} rendered")
+               f"{report.ignore_regions} ignore regions; {served}")
     click.echo(f"manifest {report.manifest_path} {state}, sha256 {report.manifest_sha256}")
     click.echo(f"rendered images in {report.render_dir}")
 

@@ -27,6 +27,18 @@ def default_gtsdb_path() -> Path:
     return repo.parent / "shared" / "datasets" / "gtsdb"
 
 
+# Environment variable naming the shared Italy copy (the italy-* suites' `source.env`).
+ITALY_ENV = "TSRGATE_ITALY"
+
+
+def default_italy_path() -> Path:
+    """Where the shared Italy copy lives: $TSRGATE_ITALY, else ../shared/datasets/italy beside the repo."""
+    if os.environ.get(ITALY_ENV):
+        return Path(os.environ[ITALY_ENV])
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "datasets" / "italy"
+
+
 @dataclass(frozen=True)
 class LoadedImage:
     """One image's metadata, its boxes and its RGB pixels (H, W, 3) uint8."""

@@ -26,7 +26,7 @@ from gate.data.dataset import ANNOTATIONS_FILE, DetectionDataset
 from gate.errors import GateError
 from gate.mining.results import ClassRarity, RarityTable
 from gate.cards.card import ModelCard, SplitSelector
-from gate.cards.classes import card_class_map, select_images
+from gate.cards.classes import card_class_map, select_split
 from gate.storage import sha256_file
 
 
@@ -49,7 +49,7 @@ def counts_from_dataset(card: ModelCard, dataset: DetectionDataset, split: Split
     """Boxes per model class in the dataset's training split (all images when no split is given)."""
     coco = dataset.coco
     classes = card_class_map(card.class_names, coco, _recipe_classes(card), path=dataset.annotations_path)
-    selected = set(select_images(coco, split.tag if split else None, split.values if split else []))
+    selected = set(select_split(coco, split))
     counts: Counter[str] = Counter()
     for ann in coco.annotations:
         label = classes.label_of(ann.category_id)

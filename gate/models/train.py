@@ -42,7 +42,7 @@ from gate.cards.card import (
     WeightsRecord,
     save_card,
 )
-from gate.cards.classes import ClassMap, class_view, resolve_classes, select_images
+from gate.cards.classes import ClassMap, class_sources, class_view, resolve_classes, select_split
 from gate.models.evaluate import coco_metrics, image_errors, summarize_errors
 from gate.cards.recipe import Recipe, load_recipe
 from gate.models.sampling import draw_batch, repeat_factors, sampling_probabilities, update_mining_weights
@@ -220,11 +220,13 @@ class _Evaluator:
 def _split_ids(dataset: DetectionDataset, selector: SplitSelector | None, limit: int | None = None) -> list[int]:
     if selector is None:
         return []
-    ids = select_images(dataset.coco, selector.tag, selector.values)
+    ids = select_split(dataset.coco, selector)
     return ids[:limit] if limit else ids
 
 
 def _split_name(selector: SplitSelector) -> str:
+    if selector.seeded is not None:
+        return selector.seeded.part
     return ",".join(selector.values) if selector.tag else "all"
 
 
@@ -520,8 +522,12 @@ def _train(
                 initialized_from=initialized_from,
                 backbone_pretraining=history.get("backbone_pretraining"),
                 validation_history=[MetricsRecord.model_validate(v) for v in history["validation"]],
+                command=(f"tsrgate train --data {data_dir} --recipe {recipe_path} --out {out}"
+                         if recipe_path is not None else None),
+                wall_seconds=round(time.monotonic() - started, 1),
             ),
             "evaluation": evaluation,
+            "class_sources": class_sources(dataset.coco, classes),
             "created_by": "train",
         })
         final = type(final).model_validate(final.model_dump())  # re-validate the assembled card

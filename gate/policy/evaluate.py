@@ -161,6 +161,12 @@ def _judge(rule: Rule, row: MetricComparison, min_support: int, confidence: floa
         else:
             violations_soft.append(text + "; the CI does not exclude an allowed change")
 
+    if check.min_gain is not None and row.baseline is not None and row.delta is not None:
+        gain_problem = _missing_gain(rule, row, sign, confidence)
+        allowed.append(f"gain > {check.min_gain:g}" + (" (whole CI)" if rule.significance == "bootstrap" else ""))
+        if gain_problem:
+            violations_hard.append(gain_problem)
+
     allowed_text = ", ".join(allowed)
     if violations_hard:
         outcome = rule.severity
@@ -169,6 +175,27 @@ def _judge(rule: Rule, row: MetricComparison, min_support: int, confidence: floa
         return RuleOutcome(**base, outcome="warn", allowed=allowed_text, reason=f"{label}: " + "; ".join(violations_soft))
     delta_text = f", delta {row.delta:+.3f}" if row.delta is not None else ""
     return RuleOutcome(**base, outcome="pass", allowed=allowed_text, reason=f"{label}: {_fmt(row.candidate)}{delta_text} within limits")
+
+
+def _missing_gain(rule: Rule, row: MetricComparison, sign: float, confidence: float) -> str | None:
+    """Why a required gain (`check.min_gain`) is not shown, or None when it is.
+
+    With bootstrap significance the gain must hold at the CI's least-favourable end: a gain whose CI
+    reaches down to `min_gain` is not a demonstrated gain."""
+    assert rule.check.min_gain is not None and row.delta is not None
+    gain = sign * row.delta
+    has_ci = row.ci_low is not None and row.ci_high is not None
+    ci_text = f" ({confidence:.0%} CI of the delta {_fmt(row.ci_low)} to {_fmt(row.ci_high)})" if has_ci else ""
+    if rule.significance == "bootstrap" and has_ci:
+        least_gain = row.ci_low if sign > 0 else -row.ci_high
+        if least_gain > rule.check.min_gain:
+            return None
+        return (f"gain {gain:+.3f} from {_fmt(row.baseline)} to {_fmt(row.candidate)}{ci_text} is not "
+                f"significantly above the required {rule.check.min_gain:g}")
+    if gain > rule.check.min_gain:
+        return None
+    return (f"gain {gain:+.3f} from {_fmt(row.baseline)} to {_fmt(row.candidate)} is not above the required "
+            f"{rule.check.min_gain:g}")
 
 
 def apply_policy(policy: Policy, comparisons: list[MetricComparison]) -> list[RuleOutcome]:

@@ -41,16 +41,20 @@ class Check(BaseModel):
     max_value: float | None = None  # absolute ceiling (for lower-is-better metrics)
     max_drop: float | None = Field(default=None, ge=0)  # allowed absolute worsening vs the baseline
     max_relative_drop: float | None = Field(default=None, ge=0)  # allowed worsening as a fraction of the baseline
+    # required improvement vs the baseline; with bootstrap significance the whole CI must be above it
+    min_gain: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _at_least_one(self) -> Check:
-        if all(v is None for v in (self.min_value, self.max_value, self.max_drop, self.max_relative_drop)):
-            raise ValueError("a check needs at least one of min_value, max_value, max_drop, max_relative_drop")
+        if all(v is None for v in (self.min_value, self.max_value, self.max_drop, self.max_relative_drop,
+                                   self.min_gain)):
+            raise ValueError("a check needs at least one of min_value, max_value, max_drop, max_relative_drop, "
+                             "min_gain")
         return self
 
     @property
     def compares_to_baseline(self) -> bool:
-        return self.max_drop is not None or self.max_relative_drop is not None
+        return self.max_drop is not None or self.max_relative_drop is not None or self.min_gain is not None
 
 
 class Rule(BaseModel):

@@ -68,6 +68,7 @@ class SuiteImages:
         if sha256_file(manifest_path) != provenance.manifest_sha256:
             raise GateError("the suite manifest on disk is not the one the results were computed on", path=manifest_path)
         self.manifest = load_manifest(manifest_path)
+        self.folder = folder
         self.entries = {entry.id: entry for entry in self.manifest.images}
         self.cache = locations.cache_root(cache)
         self.render_dir = locations.render_dir(self.cache, self.manifest.name, self.manifest.version)
@@ -82,7 +83,7 @@ class SuiteImages:
             return self.render_dir / entry.rendered_file
         source = manifest_source(self.manifest)
         root = world_location(source, self.cache) if source.kind == "synth" and self.data is None \
-            else dataset_location(source, self.data)
+            else dataset_location(source, self.data, self.folder)
         return root / "images" / entry.source_file
 
     def file_name(self, image_id: int) -> str:

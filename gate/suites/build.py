@@ -41,7 +41,7 @@ from gate.suites.manifest import (
 )
 from gate.suites.render import ResolvedStep, encode_png, image_seed, load_pixels, read_depth, render
 from gate.suites.selection import sample_ids, select_candidates
-from gate.suites.source import Announce, SourceData, open_source
+from gate.suites.source import Announce, SourceData, open_source, recorded_dataset_path
 from gate.suites.spec import LoadedSpec, load_spec
 from gate.suites.taxonomy import EvaluationTaxonomy, resolve_taxonomy, source_category_table
 from gate.suites.transforms.registry import get_transform, transform_versions
@@ -67,6 +67,7 @@ class SuitePlan:
     images: list[PlannedImage]
     selection: ManifestSelection
     dropped_by_taxonomy: int
+    recorded_dataset: str | None = None  # the dataset path the manifest records (relative to its folder)
 
 
 @dataclass
@@ -103,6 +104,10 @@ def plan_suite(loaded: LoadedSpec, source: SourceData) -> SuitePlan:
     conditions = spec.selection.image_conditions()
     kept: dict[int, PlannedImage] = {}
     dropped = 0
+    ignored_as = spec.taxonomy.ignored if spec.taxonomy is not None else "region"
+    category_ids = [c.id for c in taxonomy.categories]
+    # Ignore regions of ignored classes get ids after every source id: stable across builds.
+    next_region_id = max((a.id for a in coco.annotations), default=0) + 1
     for candidate in outcome.candidates:
         annotations = []
         selected = 0
@@ -110,7 +115,12 @@ def plan_suite(loaded: LoadedSpec, source: SourceData) -> SuitePlan:
             ann = choice.annotation
             target = table.get(ann.category_id)
             if target is None:
-                dropped += 1  # a class the taxonomy ignores: not scored, not an ignore region either
+                if ignored_as == "drop":
+                    dropped += 1  # not scored, not an ignore region either
+                    continue
+                regions = ignore_regions_for_every_category(ann, category_ids, next_region_id)
+                next_region_id += len(regions)
+                annotations.extend(regions)
                 continue
             ignore = not choice.selected
             x, y, w, h = ann.bbox
@@ -141,6 +151,21 @@ def plan_suite(loaded: LoadedSpec, source: SourceData) -> SuitePlan:
         sampled_from=len(kept),
     )
     return SuitePlan(loaded, source, taxonomy, resolve_steps(loaded), [kept[i] for i in chosen], selection, dropped)
+
+
+def ignore_regions_for_every_category(ann, category_ids: list[int], first_id: int) -> list[ManifestAnnotation]:
+    """A box of a class the taxonomy ignores, as one crowd region per evaluation category.
+
+    COCO crowd regions only absorb detections of their own category, and a model may call an
+    unmapped sign anything, so the region is repeated for every category: a detection of any class
+    on it is then neither a true nor a false positive (pycocotools gives the same numbers).
+    """
+    x, y, w, h = ann.bbox
+    area = ann.area if ann.area is not None else w * h
+    return [ManifestAnnotation(id=first_id + k, category_id=category_id, bbox=[x, y, w, h], area=area, iscrowd=1,
+                               ignore=True, attributes={**ann.attributes, "ignored_class": True},
+                               source_category_id=ann.category_id)
+            for k, category_id in enumerate(category_ids)]
 
 
 def generator_versions(source_kind: str) -> dict[str, str]:
@@ -216,7 +241,10 @@ def render_plan(plan: SuitePlan, out_dir: Path, progress: Progress | None = None
 def assemble_manifest(plan: SuitePlan, entries: list[ManifestImage]) -> SuiteManifest:
     spec = plan.loaded.spec
     boxes = sum(1 for e in entries for a in e.annotations if not a.ignore)
-    ignored = sum(1 for e in entries for a in e.annotations if a.ignore)
+    # An ignored class's box is one region repeated per category (see ignore_regions_for_every_category).
+    ignored = sum(1 for e in entries for a in e.annotations if a.ignore and not a.attributes.get("ignored_class"))
+    ignored += len({(e.id, a.source_category_id, tuple(a.bbox)) for e in entries for a in e.annotations
+                    if a.ignore and a.attributes.get("ignored_class")})
     negatives = sum(1 for e in entries if not any(not a.ignore for a in e.annotations))
     synth = spec.source.synth.model_dump(mode="json") if spec.source.synth is not None else None
     return SuiteManifest(
@@ -227,7 +255,7 @@ def assemble_manifest(plan: SuitePlan, entries: list[ManifestImage]) -> SuiteMan
         tsrgate_version=__version__,
         generators=generator_versions(plan.source.kind),
         seed=spec.seed,
-        source=ManifestSource(kind=plan.source.kind, dataset=spec.source.dataset, env=spec.source.env, synth=synth,
+        source=ManifestSource(kind=plan.source.kind, dataset=plan.recorded_dataset, env=spec.source.env, synth=synth,
                               annotations_sha256=plan.source.annotations_sha256,
                               images_in_source=len(plan.source.dataset.coco.images)),
         selection=plan.selection,
@@ -297,8 +325,9 @@ def build_suite(spec_path: str | Path, data: str | Path | None = None, cache: st
     previous = existing_manifest(target, loaded)
     spec_bytes = Path(spec_path).read_bytes()
 
-    source = open_source(spec.source, cache_root, data, announce=announce)
+    source = open_source(spec.source, cache_root, data, announce=announce, base=Path(spec_path).parent)
     plan = plan_suite(loaded, source)
+    plan.recorded_dataset = recorded_dataset_path(spec.source, Path(spec_path).parent, target)
     final_render = locations.render_dir(cache_root, spec.name, spec.version)
     with staged_dir(final_render, force=True) as staging:
         entries = render_plan(plan, staging, progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -51,12 +52,18 @@ def find_suite(name_or_path: str | Path, version: str | None = None, suites: str
         versions = suite_versions(candidate.parent, candidate.name)
         if versions:
             return candidate / (version or versions[-1])
-    root = locations.suites_root(suites)
+    roots = locations.suites_roots(suites)
     name = str(name_or_path)
+    holding = [r for r in roots if suite_versions(r, name)]
+    if not holding:
+        known = ", ".join(sorted({n for r in roots for n in suite_names(r)})) or "none"
+        raise InputError(f"no suite named '{name}' (known: {known})",
+                         path=os.pathsep.join(str(r) for r in roots))
+    if len(holding) > 1:
+        raise InputError(f"suite '{name}' is in more than one suites root ({', '.join(map(str, holding))}); "
+                         "rename one so a result names one suite", path=holding[1] / name)
+    root = holding[0]
     versions = suite_versions(root, name)
-    if not versions:
-        known = ", ".join(suite_names(root)) or "none"
-        raise InputError(f"no suite named '{name}' (known: {known})", path=root)
     if version is None:
         return root / name / versions[-1]
     if version not in versions:
@@ -87,11 +94,10 @@ def _describe_source(source: SuiteSource) -> str:
 
 
 def list_suites(suites: str | Path | None = None, cache: str | Path | None = None) -> list[SuiteListing]:
-    """Every suite version under the suites root, built or not, with whether its data is available."""
-    root = locations.suites_root(suites)
+    """Every suite version under every suites root, built or not, with whether its data is available."""
     cache_root = locations.cache_root(cache)
     listings = []
-    for name in suite_names(root):
+    for root, name in ((r, n) for r in locations.suites_roots(suites) for n in suite_names(r)):
         for version in suite_versions(root, name):
             folder = root / name / version
             manifest_path = folder / MANIFEST_FILE
@@ -112,7 +118,7 @@ def list_suites(suites: str | Path | None = None, cache: str | Path | None = Non
                 source=_describe_source(source), images=manifest.counts.images, boxes=manifest.counts.boxes,
                 ignore_regions=manifest.counts.ignore_regions,
                 transforms=[f"{t.name}:{t.severity}" for t in manifest.transforms],
-                source_present=source_available(source, cache_root), rendered_needed=len(needed),
+                source_present=source_available(source, cache_root, base=folder), rendered_needed=len(needed),
                 rendered_cached=sum(1 for f in needed if (render / f).is_file()),
                 manifest_sha256=sha256_file(manifest_path),
             ))

@@ -16,7 +16,7 @@ import numpy as np
 
 from gate.data.coco import CocoDataset
 from gate.data.dataset import IMAGES_DIR, LoadedImage
-from gate.errors import IntegrityError
+from gate.errors import InputError, IntegrityError
 from gate.storage import atomic_write_bytes, sha256_file
 from gate import locations
 from gate.suites.catalog import find_suite
@@ -101,7 +101,8 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
     check_spec_beside(manifest, folder)
     cache_root = locations.cache_root(cache)
     source = open_source(manifest_source(manifest), cache_root, data,
-                         expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce)
+                         expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce,
+                         base=folder)
     render_folder = locations.render_dir(cache_root, manifest.name, manifest.version)
     missing = sum(1 for e in manifest.images if e.rendered_file and not (render_folder / e.rendered_file).is_file())
     if missing and announce is not None:
@@ -111,6 +112,8 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
     for entry in manifest.images:
         if entry.rendered_file is None:
             path = source.dataset.root / IMAGES_DIR / entry.source_file
+            if not path.is_file():
+                raise InputError("source image not found (the suite's dataset folder is incomplete)", path=path)
             if verify and sha256_file(path) != entry.source_sha256 and \
                     pixels_sha256(load_pixels(path)) != entry.pixels_sha256:
                 raise IntegrityError("source image differs from the one the suite was built from", path=path)

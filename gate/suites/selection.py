@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.data.coco import CocoAnnotation, CocoDataset, CocoImage
+from gate.data.splits import in_split
 from gate.errors import InputError
 from gate.storage import sha256_bytes
 from gate.suites.spec import RareSelection, Selection, TagCondition
@@ -82,7 +83,8 @@ def resolve_classes(names: list[str | int], coco: CocoDataset, spec_path: str | 
 def rare_classes(rare: RareSelection, coco: CocoDataset, pool: list[CandidateImage],
                  spec_path: str | Path) -> tuple[list[int], dict[int, int]]:
     """The rare classes: counted on the reference subset, chosen among classes present in `pool`."""
-    reference_ids = {img.id for img in coco.images if matches_tags(img, rare.counted_on)}
+    reference_ids = {img.id for img in coco.images if matches_tags(img, rare.counted_on)
+                     and (rare.counted_on_split is None or in_split(img, rare.counted_on_split))}
     if not reference_ids:
         raise InputError(f"selection.rare.counted_on {rare.counted_on} matches no image", path=spec_path)
     counts = Counter(a.category_id for a in coco.annotations
@@ -100,7 +102,8 @@ def rare_classes(rare: RareSelection, coco: CocoDataset, pool: list[CandidateIma
 def select_candidates(selection: Selection, coco: CocoDataset, spec_path: str | Path) -> SelectionOutcome:
     """Apply the tag conditions and the box criteria (the keep/drop decision comes after the taxonomy)."""
     conditions = selection.image_conditions()
-    images = [img for img in coco.images if matches_tags(img, conditions)]
+    images = [img for img in coco.images if matches_tags(img, conditions)
+              and (selection.seeded_split is None or in_split(img, selection.seeded_split))]
     if not images:
         seen = {key: sorted({_value_text(img.tag(key)) or "<missing>" for img in coco.images})[:8]
                 for key in conditions}

@@ -1,8 +1,8 @@
 """Finding a suite's source data: a dataset folder, or the generated world regenerated into the cache.
 
 A dataset path is looked up in this order: an explicit `--data` folder, the environment variable
-the spec names in `source.env`, then the spec's path (relative paths resolved against the
-repository root, so `../shared/datasets/gtsdb` means the same folder from any working directory).
+the spec names in `source.env`, then the spec's path (relative paths resolved against the spec's or
+manifest's folder; older specs whose path only works from the repository root still resolve there).
 A synthetic source names the world's generation parameters; the world is generated once into
 `<cache>/worlds/` and reused, and its version must equal the installed generator's.
 """
@@ -30,14 +30,42 @@ class SourceData:
     annotations_sha256: str
 
 
-def dataset_location(source: SuiteSource, data: str | Path | None = None) -> Path:
-    """Where a dataset source is on this machine (not checked for existence)."""
+def dataset_location(source: SuiteSource, data: str | Path | None = None, base: Path | None = None) -> Path:
+    """Where a dataset source is on this machine (not checked for existence).
+
+    `base` is the folder of the spec or manifest that names the source: a relative path means a
+    folder relative to it. Specs written before that rule meant the repository root, so when the
+    path finds no dataset beside `base` but does from the repository root, that one is used.
+    """
     if data is not None:
         return Path(data)
     if source.env and os.environ.get(source.env):
         return Path(os.environ[source.env])
     path = Path(source.dataset or "")
-    return path if path.is_absolute() else (locations.repo_root() / path).resolve()
+    if path.is_absolute():
+        return path
+    from_repo = (locations.repo_root() / path).resolve()
+    if base is None:
+        return from_repo
+    beside = (Path(base) / path).resolve()
+    if not (beside / "annotations.json").is_file() and (from_repo / "annotations.json").is_file():
+        return from_repo
+    return beside
+
+
+def recorded_dataset_path(source: SuiteSource, spec_dir: Path, suite_dir: Path) -> str | None:
+    """The dataset path a manifest in `suite_dir` records: relative to that folder, never absolute.
+
+    A path that only resolves from the repository root (older specs) is recorded as written.
+    """
+    if source.dataset is None:
+        return None
+    path = Path(source.dataset)
+    beside = path if path.is_absolute() else (spec_dir / path).resolve()
+    if not path.is_absolute() and not (beside / "annotations.json").is_file() and \
+            ((locations.repo_root() / path) / "annotations.json").is_file():
+        return source.dataset
+    return Path(os.path.relpath(beside, Path(suite_dir).resolve())).as_posix()
 
 
 def world_location(source: SuiteSource, cache: Path) -> Path:
@@ -70,20 +98,27 @@ def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = Non
     return out
 
 
-def source_available(source: SuiteSource, cache: Path, data: str | Path | None = None) -> bool:
+def source_available(source: SuiteSource, cache: Path, data: str | Path | None = None,
+                     base: Path | None = None) -> bool:
     """Whether the source can be used without generating or fetching anything."""
     if source.kind == "synth" and data is None:
         return (world_location(source, cache) / "annotations.json").is_file()
-    return (dataset_location(source, data) / "annotations.json").is_file()
+    return (dataset_location(source, data, base) / "annotations.json").is_file()
 
 
 def open_source(source: SuiteSource, cache: Path, data: str | Path | None = None,
-                expected_annotations_sha256: str | None = None, announce: Announce | None = None) -> SourceData:
-    """Load the source dataset (generating a synthetic world if needed) and check its annotations hash."""
+                expected_annotations_sha256: str | None = None, announce: Announce | None = None,
+                base: Path | None = None) -> SourceData:
+    """Load the source dataset (generating a synthetic world if needed) and check its annotations hash.
+
+    `base`: the folder of the spec or manifest naming the source (relative paths start there)."""
     if source.kind == "synth":
         root = ensure_world(source, cache, data, announce)
     else:
-        root = dataset_location(source, data)
+        root = dataset_location(source, data, base)
+        if not root.is_dir():
+            hint = f" (set {source.env} or pass --data)" if source.env else " (pass --data)"
+            raise InputError(f"dataset folder not found{hint}", path=root)
     dataset = DetectionDataset.load(root)
     actual = sha256_file(dataset.annotations_path)
     expected = expected_annotations_sha256 or source.annotations_sha256

@@ -5,11 +5,12 @@
     description: GTSDB test frames relit as night, severity 3
     seed: 41                     # with each image id, seeds that image's transforms
     source:                      # exactly one of `dataset` or `synth`
-      dataset: ../shared/datasets/gtsdb   # relative paths are resolved against the repository root
+      dataset: ../../../../shared/datasets/gtsdb   # relative to the spec's folder (suites/<name>/<version>/)
       env: TSRGATE_GTSDB                  # optional: an environment variable that overrides the path
       annotations_sha256: 5d1c...         # optional: refuse any other annotations file
     # source: {synth: {images: 1000, seed: 7, version: "1"}}   # the generated world, regenerated on demand
     selection:
+      seeded_split: {seed: 17, test_fraction: 0.3, part: test}   # for a source without a split of its own
       tags: {gtsdb_split: test}  # image tags or top-level image fields; a list value means "any of"
       split: test                # shorthand for tags {split: test}; or {field: gtsdb_split, value: test}
       size: {min: 0, max: 16}    # box longer side in px, min <= side < max
@@ -24,6 +25,9 @@
       categories: [prohibitory, danger, mandatory, other]
       source: {by_field: supercategory}
       model: {identity: true, same_as_source: true, unmapped: ignore}
+      # mapping_file: ../../taxonomies/italy-gtsdb.yaml   # instead of `source`: a reviewed mapping file
+      # mapping_level: supercategory                      # or `class`
+      # ignored: region           # `ignore` classes become ignore regions (default) or are dropped
 
 Box criteria (size, classes, rare, min_occluded) all have to hold for a box to be selected; other
 boxes in kept images become ignore regions. The spec's sha256 is taken over the canonical JSON of
@@ -39,6 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate.data.coco import TagValue
+from gate.data.splits import SeededSplit
 from gate.errors import InputError, describe_validation_error
 from gate.inputs import read_structured
 from gate.storage import canonical_json, sha256_bytes
@@ -111,6 +116,7 @@ class RareSelection(_Strict):
     fewest: int | None = Field(None, gt=0)
     below: int | None = Field(None, gt=0)
     counted_on: dict[str, TagCondition] = Field(default_factory=dict)
+    counted_on_split: SeededSplit | None = None  # for a source without split tags (e.g. its seeded train part)
 
     @model_validator(mode="after")
     def _one_rule(self) -> RareSelection:
@@ -120,6 +126,7 @@ class RareSelection(_Strict):
 
 
 class Selection(_Strict):
+    seeded_split: SeededSplit | None = None  # one part of a seeded hash split of the file names
     tags: dict[str, TagCondition] = Field(default_factory=dict)
     split: SplitSelection | TagCondition | None = None
     size: SizeRange | None = None
@@ -186,9 +193,21 @@ class ModelMapping(_Strict):
 
 
 class TaxonomySpec(_Strict):
+    """The evaluation taxonomy. Source classes come from `source` rules, or from a reviewed mapping file
+    (`mapping_file`, relative to the spec's folder; see gate.suites.mapping) at `mapping_level`.
+
+    `ignored` says what a source class mapped to `ignore` becomes: `region` (the default) keeps each of
+    its boxes as an ignore region for every category (crowd-style: a detection on it is neither a true
+    nor a false positive, and it is never a miss); `drop` removes the box, so a detection on it is a
+    false positive.
+    """
+
     categories: list[str] = Field(min_length=1)
     source: SourceMapping = Field(default_factory=SourceMapping)
     model: ModelMapping = Field(default_factory=ModelMapping)
+    mapping_file: str | None = None
+    mapping_level: Literal["supercategory", "class"] = "supercategory"
+    ignored: Literal["region", "drop"] = "region"
 
     @model_validator(mode="after")
     def _targets_known(self) -> TaxonomySpec:
@@ -197,6 +216,8 @@ class TaxonomySpec(_Strict):
         if IGNORE in self.categories:
             raise ValueError(f"'{IGNORE}' is reserved and cannot be a category")
         known = set(self.categories) | {IGNORE}
+        if self.mapping_file is not None and (self.source.map or self.source.by_field):
+            raise ValueError("give either `mapping_file` or `source` rules, not both")
         for side, mapping in (("source", self.source.map), ("model", self.model.map)):
             for key, target in mapping.items():
                 if target not in known:

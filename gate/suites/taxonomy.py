@@ -9,6 +9,7 @@ maps a predicted class name at evaluation time, so one prediction run serves eve
 from __future__ import annotations
 
 import fnmatch
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +42,8 @@ class EvaluationTaxonomy(BaseModel):
     categories: list[TaxonomyCategory]
     source_map: dict[str, str | None] = Field(description="source class name -> category name, None = ignore")
     model_rules: ModelMapping
+    mapping_file: str | None = Field(None, description="the reviewed mapping file, as the spec names it")
+    mapping_sha256: str | None = Field(None, description="sha256 of the mapping file's bytes")
 
     def category_ids(self) -> dict[str, int]:
         return {c.name: c.id for c in self.categories}
@@ -99,6 +102,8 @@ def resolve_taxonomy(spec: TaxonomySpec | None, source_categories: list[CocoCate
     """Resolve the spec's taxonomy against the source classes; a name it cannot place is an InputError."""
     if spec is None:
         return identity_taxonomy(source_categories)
+    if spec.mapping_file is not None:
+        return _taxonomy_from_mapping_file(spec, source_categories, spec_path)
     names = [c.name for c in source_categories]
     rules = spec.source
     for key in rules.map:
@@ -135,6 +140,28 @@ def resolve_taxonomy(spec: TaxonomySpec | None, source_categories: list[CocoCate
         categories=[TaxonomyCategory(id=i, name=n) for i, n in enumerate(spec.categories, start=1)],
         source_map=source_map,
         model_rules=spec.model,
+    )
+
+
+def _taxonomy_from_mapping_file(spec: TaxonomySpec, source_categories: list[CocoCategory],
+                                spec_path: str | Path) -> EvaluationTaxonomy:
+    from gate.suites.mapping import check_covers, load_mapping
+
+    assert spec.mapping_file is not None
+    loaded = load_mapping(Path(os.path.normpath(Path(spec_path).parent / spec.mapping_file)))
+    check_covers(loaded, source_categories)
+    source_map = {c.name: loaded.mapping.target(c.name, spec.mapping_level) for c in source_categories}
+    missing = sorted({t for t in source_map.values() if t is not None} - set(spec.categories))
+    if missing:
+        raise InputError(f"taxonomy.categories lacks {missing[:3]}, which the mapping file gives at level "
+                         f"'{spec.mapping_level}'", path=spec_path)
+    return EvaluationTaxonomy(
+        kind="custom",
+        categories=[TaxonomyCategory(id=i, name=n) for i, n in enumerate(spec.categories, start=1)],
+        source_map=source_map,
+        model_rules=spec.model,
+        mapping_file=spec.mapping_file,
+        mapping_sha256=loaded.sha256,
     )
 
 

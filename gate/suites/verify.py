@@ -126,10 +126,11 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
         return report
     try:
         source = open_source(manifest_source(manifest), cache_root, data,
-                             expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce)
+                             expected_annotations_sha256=manifest.source.annotations_sha256, announce=announce,
+                             base=manifest_path.parent)
     except IntegrityError as exc:
         report.add(exc.path or manifest_path, exc.problem)
-        source = open_source(manifest_source(manifest), cache_root, data)
+        source = open_source(manifest_source(manifest), cache_root, data, base=manifest_path.parent)
     render_folder = locations.render_dir(cache_root, manifest.name, manifest.version)
 
     for entry in manifest.images:

@@ -28,7 +28,7 @@ def test_build_writes_spec_manifest_and_renders(make_spec, roots):
     manifest = load_manifest(report.manifest_path)
     assert manifest.counts.images == 4 and report.rendered == 4
     assert manifest.transforms[0].name == "night" and manifest.transforms[0].params["exposure"] == 0.03
-    assert manifest.generators["transform.night"] == "1" and "numpy" in manifest.generators
+    assert manifest.generators["transform.night"] == "2" and "numpy" in manifest.generators
     for entry in manifest.images:
         pixels = load_pixels(report.render_dir / entry.rendered_file)
         assert pixels_sha256(pixels) == entry.pixels_sha256

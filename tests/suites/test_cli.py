@@ -20,7 +20,8 @@ def one_error_line(result) -> str:
 def test_build_list_show_verify(run_cli, make_spec, roots, tmp_path):
     built = run_cli("suite", "build", make_spec())
     assert built.exit_code == 0, built.output
-    assert "suite tiny-night v1: 4 images, 8 boxes, 1 ignore regions, 4 rendered" in built.output
+    assert "suite tiny-night v1: 4 images, 8 boxes, 1 ignore regions; 4 rendered into the cache" in built.output
+    assert built.output.index("images prepared 4/4") < built.output.index("4 rendered into the cache")
     listed = run_cli("suite", "list")
     assert listed.exit_code == 0
     row = next(line for line in listed.output.splitlines() if line.startswith("tiny-night"))
@@ -30,6 +31,21 @@ def test_build_list_show_verify(run_cli, make_spec, roots, tmp_path):
     assert shown.exit_code == 0 and (tmp_path / "s.png").is_file()
     verified = run_cli("suite", "verify", "tiny-night")
     assert verified.exit_code == 0 and ": OK" in verified.output
+
+
+def test_build_without_transforms_never_claims_0_rendered(run_cli, make_spec):
+    built = run_cli("suite", "build", make_spec(transforms=[]))
+    assert built.exit_code == 0, built.output
+    assert "0 rendered" not in built.output
+    assert "no transforms: images are read from the source as they are" in built.output
+
+
+def test_build_help_points_to_the_region_pack_how_to(run_cli):
+    from tests.conftest import REPO_ROOT
+
+    help_text = run_cli("suite", "build", "--help").output
+    assert 'README.md, section "Building a region pack"' in " ".join(help_text.split())
+    assert "## Building a region pack" in (REPO_ROOT / "README.md").read_text()
 
 
 def test_roots_can_be_given_as_options(run_cli, make_spec, tmp_path, monkeypatch):

@@ -97,7 +97,7 @@ def test_plan_maps_boxes_and_drops_ignored_classes(tiny_dataset, tmp_path):
                      taxonomy={"categories": ["speed_limit", "other_sign"],
                                "source": {"map": {"speed_limit_*": "speed_limit", "traffic_light": "ignore"},
                                           "unmapped": "ignore"},
-                               "model": {"map": {"stop": "other_sign"}}})
+                               "model": {"map": {"stop": "other_sign"}}, "ignored": "drop"})
     loaded = parse_spec(spec, tmp_path / "s.yaml")
     planned = plan_suite(loaded, open_source(loaded.spec.source, tmp_path / "cache"))
     by_id = {p.image.id: p for p in planned.images}
