@@ -14,6 +14,7 @@ from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness
 from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
+from gate.policy.evaluate import family_summary
 from gate.provenance import utc_now
 from gate.results import RESULTS_INDEX
 from gate.run.record import RunRecord, load_run
@@ -168,8 +169,9 @@ def compare_results(
         bootstrap={"method": "paired image bootstrap, percentile CI", "resamples": policy.defaults.resamples,
                    "confidence": policy.defaults.confidence, "seed": policy.defaults.seed,
                    "min_support": policy.defaults.min_support},
+        multiplicity=family_summary(policy, outcomes),
         latency=latency_info,
-        counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "insufficient_support", "not_run")},
+        counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "cannot_detect", "insufficient_support", "not_run")},
         outcomes=outcomes,
         comparisons=rows,
         notes=notes,

@@ -61,7 +61,7 @@ def accuracy_rows(
                 rows.append(MetricComparison(
                     metric=d.metric, suite=suite, backend=backend, class_name=d.class_name, size=d.size,
                     candidate=d.value_candidate, baseline=d.value_baseline, delta=d.delta, ci_low=d.ci_low,
-                    ci_high=d.ci_high, p_worse=d.p_worse, support=d.support,
+                    ci_high=d.ci_high, p_worse=d.p_worse, support=d.support, se=d.se,
                     status="not_run" if d.status == "undefined" else "ok",
                     status_reason="undefined: no ground truth in scope" if d.status == "undefined" else "",
                 ))

@@ -49,6 +49,8 @@ class GateVerdict(BaseModel):
     baseline: SideProvenance
     suites: list[str]
     bootstrap: dict[str, Any]
+    # method, alpha, power, family name and size, rules that opted out (see gate.policy.evaluate.family_summary)
+    multiplicity: dict[str, Any] = Field(default_factory=dict)
     latency: dict[str, Any] = Field(default_factory=dict)
     counts: dict[str, int]
     outcomes: list[RuleOutcome]
@@ -60,6 +62,10 @@ class GateVerdict(BaseModel):
 
     def warnings(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.outcome == "warn"]
+
+    def undetectable(self) -> list[RuleOutcome]:
+        """Rules whose test passed but could not have seen a regression of the allowed size."""
+        return [o for o in self.outcomes if o.outcome == "cannot_detect"]
 
     def save(self, path: str | Path) -> None:
         atomic_write_json(path, self.model_dump(mode="json"))

@@ -35,6 +35,13 @@ def bootstrap_se(resampled_deltas: Sequence[float] | np.ndarray) -> float | None
     return float(np.std(values, ddof=1))
 
 
+def se_from_interval(ci_low: float | None, ci_high: float | None, confidence: float) -> float | None:
+    """The standard error a two-sided normal interval of this width implies (for rows that carry only a CI)."""
+    if ci_low is None or ci_high is None:
+        return None
+    return float((ci_high - ci_low) / (2.0 * _NORMAL.inv_cdf(0.5 + confidence / 2.0)))
+
+
 def p_value_beyond_allowed(worsening: float, allowed: float, se: float | None) -> float:
     """One-sided p-value of H0 "true worsening <= allowed" given the observed worsening and its SE.
 

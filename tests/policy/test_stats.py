@@ -6,7 +6,7 @@ import pytest
 
 from gate.policy.stats import (
     adjust_p_values, bootstrap_se, minimum_detectable_change, p_value_beyond_allowed, per_test_alpha, power_at,
-    sample_needed,
+    sample_needed, se_from_interval,
 )
 
 
@@ -65,3 +65,9 @@ def test_per_test_alpha():
     assert per_test_alpha(0.05, "holm", 10) == pytest.approx(0.005)
     assert per_test_alpha(0.05, "bh", 10) == pytest.approx(0.005)
     assert per_test_alpha(0.05, "none", 10) == 0.05
+
+
+def test_se_from_a_95_percent_interval():
+    # a 95% normal interval is +-1.959964 se wide
+    assert se_from_interval(-0.0392, 0.0392, 0.95) == pytest.approx(0.02, abs=1e-5)
+    assert se_from_interval(None, 0.1, 0.95) is None
