@@ -10,6 +10,7 @@ from typing import Any
 
 from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
+from gate.compare.preprocessing import compare_preprocessing
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
 from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
@@ -158,6 +159,9 @@ def compare_results(
             notes.append(f"{b['name']}: {b['status']} ({b.get('reason', '')})")
 
     outcomes = apply_policy(policy, rows)
+    preprocessing = compare_preprocessing(cand_record, base_record, cand_dir, base_dir)
+    if preprocessing.changed:
+        log("preprocessing changed: " + "; ".join(preprocessing.changes))
     counts = Counter(o.outcome for o in outcomes)
     return GateVerdict(
         outcome=overall_outcome(outcomes),
@@ -170,6 +174,7 @@ def compare_results(
                    "confidence": policy.defaults.confidence, "seed": policy.defaults.seed,
                    "min_support": policy.defaults.min_support},
         multiplicity=family_summary(policy, outcomes),
+        preprocessing=preprocessing,
         latency=latency_info,
         counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "cannot_detect", "insufficient_support", "not_run")},
         outcomes=outcomes,

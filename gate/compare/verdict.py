@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from gate import __version__
+from gate.compare.preprocessing import PreprocessingComparison
 from gate.errors import InputError
 from gate.policy import MetricComparison, RuleOutcome
 from gate.run.record import ModelProvenance, SuiteProvenance
@@ -51,6 +52,8 @@ class GateVerdict(BaseModel):
     bootstrap: dict[str, Any]
     # method, alpha, power, family name and size, rules that opted out (see gate.policy.evaluate.family_summary)
     multiplicity: dict[str, Any] = Field(default_factory=dict)
+    # the candidate's preprocessing against the baseline's (a change is named first in every report)
+    preprocessing: PreprocessingComparison | None = None
     latency: dict[str, Any] = Field(default_factory=dict)
     counts: dict[str, int]
     outcomes: list[RuleOutcome]
