@@ -211,8 +211,12 @@ def _decide(outcome: RuleOutcome, rule: Rule, alpha: float, power: float, level:
     return outcome.model_copy(update=update)
 
 
-def apply_policy(policy: Policy, comparisons: list[MetricComparison]) -> list[RuleOutcome]:
-    """Every rule against every comparison in its scope; a rule that matches nothing is `not_run`."""
+def apply_policy(policy: Policy, comparisons: list[MetricComparison],
+                 family_size: int | None = None) -> list[RuleOutcome]:
+    """Every rule against every comparison in its scope; a rule that matches nothing is `not_run`.
+
+    `family_size` (for power planning on part of a compare) sets the family's size for the MDC when
+    it is larger than the family found in `comparisons`."""
     outcomes: list[RuleOutcome] = []
     for rule in policy.rules:
         min_support = rule.min_support if rule.min_support is not None else policy.defaults.min_support
@@ -224,7 +228,7 @@ def apply_policy(policy: Policy, comparisons: list[MetricComparison]) -> list[Ru
             )
             continue
         outcomes.extend(_judge(rule, row, min_support, policy.defaults.confidence) for row in rows)
-    return control_family(policy, outcomes)
+    return control_family(policy, outcomes, family_size)
 
 
 def in_family(policy: Policy, rule: Rule) -> bool:
@@ -232,7 +236,7 @@ def in_family(policy: Policy, rule: Rule) -> bool:
     return rule.severity == "fail" and rule.opt_out != policy.multiplicity.family
 
 
-def control_family(policy: Policy, outcomes: list[RuleOutcome]) -> list[RuleOutcome]:
+def control_family(policy: Policy, outcomes: list[RuleOutcome], family_size: int | None = None) -> list[RuleOutcome]:
     """Adjust the family's p-values together, then decide every tested outcome."""
     settings = policy.multiplicity
     rules = {rule.id: rule for rule in policy.rules}
@@ -242,7 +246,7 @@ def control_family(policy: Policy, outcomes: list[RuleOutcome]) -> list[RuleOutc
     out = list(outcomes)
     for i, p in zip(family, adjusted, strict=True):
         out[i] = out[i].model_copy(update={"p_adjusted": p, "in_family": True})
-    family_level = per_test_alpha(settings.alpha, settings.method, len(family))
+    family_level = per_test_alpha(settings.alpha, settings.method, max(len(family), family_size or 0))
     members = set(family)
     for i in tested:
         o = out[i] if i in members else out[i].model_copy(update={"p_adjusted": out[i].p_value})
