@@ -125,11 +125,32 @@ def interpolate_80(points: list[dict]) -> float | None:
     return None
 
 
+def merge(paths: list[Path]) -> int:
+    """The false-alarm rates over several runs' null pairs (disjoint --first-pair ranges)."""
+    runs = [json.loads(p.read_text()) for p in paths]
+    pairs = sum(r["pairs"] for r in runs)
+    fails = {m: sum(r["fails"][m] for r in runs) for m in METHODS}
+    rules = {m: {} for m in METHODS}
+    for r in runs:
+        for m in METHODS:
+            for rule, n in r["failing_rules"][m].items():
+                rules[m][rule] = rules[m].get(rule, 0) + n
+    sizes = [s for r in runs for s in r["family_sizes"]]
+    print(json.dumps({"pairs": pairs, "false_alarm_rate": {m: fails[m] / max(pairs, 1) for m in METHODS},
+                      "fails": fails, "failing_rules": rules,
+                      "family_size": {"min": min(sizes), "median": int(np.median(sizes)), "max": max(sizes)}}, indent=1))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidate", required=True, help="results folder of the second model (e.g. the demo's candidate)")
     parser.add_argument("--baseline", default="synth", help="results folder or baseline line (default: synth)")
     parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--first-pair", type=int, default=0,
+                        help="index of the first null pair (to split the pairs over processes; merge with --merge)")
+    parser.add_argument("--merge", nargs="*", type=Path, default=None,
+                        help="only merge the null-pair counts of these output files and print the rates")
     parser.add_argument("--resamples", type=int, default=200)
     parser.add_argument("--power-pairs", type=int, default=20)
     parser.add_argument("--power-suites", nargs="*", default=["clean", "small"])
@@ -137,6 +158,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-out/error_rates.json"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.merge:
+        return merge(args.merge)
 
     policy, _ = load_policy()
     policy = policy.model_copy(update={"defaults": policy.defaults.model_copy(update={"resamples": args.resamples})})
@@ -162,14 +185,14 @@ def main() -> int:
                     "pairs": 0, "fails": {m: 0 for m in METHODS}, "family_sizes": [], "failing_rules": {m: {} for m in METHODS}}
     first_rows: dict[str, list] = {}
     started = time.time()
-    for i in range(args.pairs):
+    for i in range(args.first_pair, args.first_pair + args.pairs):
         rng = np.random.default_rng([args.seed, i])
         rows = []
         for suite, (base, cand) in data.items():
             flip = rng.random(base.num_images) < 0.5
             suite_side = suite_rows(policy, suite, mix(cand, base, flip), mix(base, cand, flip), threshold)
             rows += suite_side
-            if i == 0:
+            if i == args.first_pair:
                 first_rows[suite] = suite_side
         for method in METHODS:
             outcomes = apply_policy(with_method(policy, method), rows)
@@ -181,10 +204,11 @@ def main() -> int:
             if method == policy.multiplicity.method or method == "holm":
                 family = sum(1 for o in outcomes if o.in_family)
         result["family_sizes"].append(family)
-        result["pairs"] = i + 1
-        if (i + 1) % 10 == 0 or i + 1 == args.pairs:
-            rates = ", ".join(f"{m} {result['fails'][m] / (i + 1):.3f}" for m in METHODS)
-            print(f"null pairs {i + 1}/{args.pairs} ({time.time() - started:.0f} s): false-alarm rate {rates}", flush=True)
+        result["pairs"] += 1
+        done = result["pairs"]
+        if done % 10 == 0 or done == args.pairs:
+            rates = ", ".join(f"{m} {result['fails'][m] / done:.3f}" for m in METHODS)
+            print(f"null pairs {done}/{args.pairs} ({time.time() - started:.0f} s): false-alarm rate {rates}", flush=True)
             args.out.write_text(json.dumps(result, indent=1))
     family_size = int(np.median(result["family_sizes"]))
 
