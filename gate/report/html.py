@@ -10,6 +10,7 @@ from gate.policy import GATE_METRICS
 from gate.report import sections
 from gate.report.evidence import VerdictEvidence
 from gate.report.gallery import KIND_ORDER, build_gallery
+from gate.report.grouping import group_outcomes
 from gate.report.history import model_history
 from gate.report.plots import LatencyBar, PrPanel, heatmap_svg, latency_svg, pr_curves_svg
 from gate.report.templating import render_template, trusted_markup
@@ -67,6 +68,9 @@ def verdict_context(verdict: GateVerdict, *, cache: str | Path | None = None, su
         "directions": {name: metric.higher_is_better for name, metric in GATE_METRICS.items()},
         "failing": outcomes_by_kind["fail"],
         "warnings": outcomes_by_kind["warn"],
+        "warning_groups": group_outcomes(outcomes_by_kind["warn"]),
+        "undetectable": outcomes_by_kind["cannot_detect"],
+        "undetectable_groups": group_outcomes(outcomes_by_kind["cannot_detect"]),
         "not_judged": outcomes_by_kind["insufficient_support"] + outcomes_by_kind["not_run"],
         "passed": outcomes_by_kind["pass"],
         "regressions": sections.top_regressions(verdict, count=10),
