@@ -206,10 +206,10 @@ def main() -> int:
         result["family_sizes"].append(family)
         result["pairs"] += 1
         done = result["pairs"]
+        args.out.write_text(json.dumps(result, indent=1))  # every pair: a stopped run still counts what it did
         if done % 10 == 0 or done == args.pairs:
             rates = ", ".join(f"{m} {result['fails'][m] / done:.3f}" for m in METHODS)
             print(f"null pairs {done}/{args.pairs} ({time.time() - started:.0f} s): false-alarm rate {rates}", flush=True)
-            args.out.write_text(json.dumps(result, indent=1))
     family_size = int(np.median(result["family_sizes"]))
 
     result["power"] = []
