@@ -15,6 +15,7 @@ from collections import Counter
 from gate.compare.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
+from gate.report.grouping import p_text
 
 # Characters XML 1.0 cannot carry at all (a class name could hold one); they are replaced, not dropped silently.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -27,7 +28,7 @@ def _text(value: object) -> str:
 def _figures(o: RuleOutcome) -> str:
     return (f"value {sections.fmt(o.value)}, baseline {sections.fmt(o.baseline)}, delta {sections.fmt_delta(o.delta)}, "
             f"CI {sections.fmt_ci(o.ci_low, o.ci_high)}, support {o.support if o.support is not None else 'n/a'}, "
-            f"allowed {o.allowed or 'n/a'}")
+            f"allowed {o.allowed or 'n/a'}" + (f", p {p_text(o)}" if o.p_value is not None else ""))
 
 
 def _testcase(parent: ET.Element, o: RuleOutcome) -> None:
@@ -40,7 +41,7 @@ def _testcase(parent: ET.Element, o: RuleOutcome) -> None:
         ET.SubElement(case, "skipped", {"message": _text(f"{o.outcome.replace('_', ' ')}: {o.reason}")})
     else:
         out = ET.SubElement(case, "system-out")
-        prefix = "WARNING: " if o.outcome == "warn" else ""
+        prefix = {"warn": "WARNING: ", "cannot_detect": "CANNOT DETECT: "}.get(o.outcome, "")
         out.text = _text(f"{prefix}{o.reason}\n{_figures(o)}")
 
 
