@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from gate.compare.comparisons import suite_accuracy_rows
 from gate.eval.records import MatchRecords
 from gate.policy import Policy, apply_policy
+from gate.policy.stats import per_test_alpha
 
 
 class PowerRow(BaseModel):
@@ -70,8 +71,6 @@ def suite_power(policy: Policy, suite: str, model: MatchRecords, threshold: floa
                                      "se": None if r.se is None else r.se * math.sqrt(2.0)}) for r in alone]
         paired = "alone: sqrt(2) x its own bootstrap SE (independent errors; an upper bound)"
     outcomes = apply_policy(policy, rows, family_size=family_size)
-    from gate.policy.stats import per_test_alpha
-
     size = max(sum(1 for o in outcomes if o.in_family), family_size or 0)
     out = []
     for o in outcomes:
