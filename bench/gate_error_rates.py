@@ -50,7 +50,7 @@ from gate.eval.matching import match_predictions  # noqa: E402
 from gate.eval.predictions import PredictionArrays  # noqa: E402
 from gate.eval.records import MatchRecords  # noqa: E402
 from gate.policy import Policy, apply_policy, load_policy  # noqa: E402
-from gate.run.record import load_run  # noqa: E402
+from gate.results.opened import load_run  # noqa: E402
 from gate.compare.compare import resolve_results  # noqa: E402
 
 METHODS = ("holm", "bh", "none")

@@ -10,30 +10,22 @@ before any per-class figure does, so the verdict names it as its own finding. Tw
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from gate.run.record import RunRecord
+from gate.results.opened import ResultsFolder
+from gate.results.record import RunRecord
+from gate.results.verdict import PreprocessingComparison
 from gate.storage import sha256_file
 
-
-class PreprocessingComparison(BaseModel):
-    """The finding: `changes` names every setting that differs; empty when nothing did."""
-
-    changed: bool = False
-    changes: list[str] = Field(default_factory=list)  # e.g. "channel_order: rgb -> bgr"
-    probe: str = ""  # what the probe tensors say
-    unchecked: list[str] = Field(default_factory=list)  # what could not be compared, and why
+__all__ = ["PreprocessingComparison", "card_preprocessing", "compare_preprocessing"]
 
 
 def card_preprocessing(record: RunRecord) -> dict[str, Any] | None:
     """The preprocessing settings a run used: from its record, else from the unchanged card on disk."""
     if record.model.preprocessing is not None:
         return record.model.preprocessing
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
 
     folder = Path(record.model.path)
     try:
@@ -55,21 +47,20 @@ def _flatten(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _probe(record: RunRecord, folder: Path) -> tuple[str, str] | None:
-    """(probe pixels sha256, torch tensor sha256) of a run's parity check, if it ran one."""
-    if not record.parity_file or not (folder / record.parity_file).is_file():
+def _probe(folder: ResultsFolder) -> tuple[str, str] | None:
+    """(probe pixels sha256, reference tensor sha256) of a run's parity check, if it ran one."""
+    rel = folder.record.parity_file
+    if not rel or not (folder.path / rel).is_file():
         return None
-    parity = json.loads((folder / record.parity_file).read_text(encoding="utf-8"))
-    reference = parity.get("reference", "torch")
-    tensor = next((e["tensor_sha256"] for e in parity.get("entries", []) if e.get("backend") == reference), None)
-    return (parity.get("probe_pixels_sha256", ""), tensor) if tensor else None
+    parity = folder.parity()
+    tensor = next((e.tensor_sha256 for e in parity.entries if e.backend == parity.reference), None)
+    return (parity.probe_pixels_sha256, tensor) if tensor else None
 
 
-def compare_preprocessing(candidate: RunRecord, baseline: RunRecord, cand_dir: Path,
-                          base_dir: Path) -> PreprocessingComparison:
+def compare_preprocessing(candidate: ResultsFolder, baseline: ResultsFolder) -> PreprocessingComparison:
     """Every card setting that differs, by name, and whether the probe tensors agree."""
     result = PreprocessingComparison()
-    cand, base = card_preprocessing(candidate), card_preprocessing(baseline)
+    cand, base = card_preprocessing(candidate.record), card_preprocessing(baseline.record)
     if cand is None or base is None:
         side = "candidate" if cand is None else "baseline"
         result.unchecked.append(f"card settings: the {side}'s run record lacks them and its card changed or is gone")
@@ -78,7 +69,7 @@ def compare_preprocessing(candidate: RunRecord, baseline: RunRecord, cand_dir: P
         for key in sorted(set(flat_c) | set(flat_b)):
             if flat_c.get(key) != flat_b.get(key):
                 result.changes.append(f"{key}: {flat_b.get(key)} -> {flat_c.get(key)}")
-    probe_c, probe_b = _probe(candidate, cand_dir), _probe(baseline, base_dir)
+    probe_c, probe_b = _probe(candidate), _probe(baseline)
     if probe_c is None or probe_b is None:
         result.unchecked.append("probe tensors: a side ran no parity probe")
     elif probe_c[0] != probe_b[0]:

@@ -255,11 +255,23 @@ def control_family(policy: Policy, outcomes: list[RuleOutcome], family_size: int
     return out
 
 
-def family_summary(policy: Policy, outcomes: list[RuleOutcome]) -> dict:
+class FamilySummary(BaseModel):
+    """What the verdict records about its multiplicity control (the policy's settings and the family's size)."""
+
+    method: Literal["holm", "bh", "none"]
+    alpha: float
+    power: float
+    family: str
+    family_size: int
+    per_test_alpha: float
+    opted_out: list[str]
+    test: str = "one-sided, H0: the candidate is within the allowed change; normal tail at the paired-bootstrap SE"
+
+
+def family_summary(policy: Policy, outcomes: list[RuleOutcome]) -> FamilySummary:
     """What the verdict records about its multiplicity control."""
     settings = policy.multiplicity
     size = sum(1 for o in outcomes if o.in_family)
-    return {"method": settings.method, "alpha": settings.alpha, "power": settings.power, "family": settings.family,
-            "family_size": size, "per_test_alpha": per_test_alpha(settings.alpha, settings.method, size),
-            "opted_out": sorted(r.id for r in policy.rules if r.opt_out is not None),
-            "test": "one-sided, H0: the candidate is within the allowed change; normal tail at the paired-bootstrap SE"}
+    return FamilySummary(method=settings.method, alpha=settings.alpha, power=settings.power, family=settings.family,
+                         family_size=size, per_test_alpha=per_test_alpha(settings.alpha, settings.method, size),
+                         opted_out=sorted(r.id for r in policy.rules if r.opt_out is not None))

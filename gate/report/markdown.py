@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import re
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
-from gate.report.grouping import OutcomeGroup, brief_note, group_outcomes, p_text
+from gate.report.grouping import OutcomeGroup, brief_note, p_text
+from gate.report.view import ReportView
 
 REPORT_MARKER = "<!-- tsrgate-report -->"
 MAX_CHARS = 10_000
@@ -110,9 +111,9 @@ def _backend_line(verdict: GateVerdict, status: sections.BackendStatus) -> str:
     if consistency:
         worst = max(consistency, key=lambda r: r.candidate or 0.0)
         parts.append(f"max disagreement with torch {100 * (worst.candidate or 0):.2f}% ({md_escape(worst.suite)})")
-    latency = verdict.latency.get("backends", {}).get(status.name)
+    latency = verdict.latency.backends.get(status.name)
     if latency:
-        parts.append(f"p50 {latency['candidate_p50_ms']:.1f} ms (x{latency['latency_p50_ratio']:.2f} vs baseline)")
+        parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (x{latency.latency_p50_ratio:.2f} vs baseline)")
     detail = "; ".join(parts) if parts else "ran"
     return f"- **{md_escape(status.name)}** ({md_escape(status.precision)}): {detail}"
 
@@ -128,9 +129,10 @@ def _report_line(report_location: str | None) -> str:
     return f"Full report: {where}."
 
 
-def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int) -> str:
+def _compose(view: ReportView, report_location: str | None, table_limit: int) -> str:
+    verdict = view.verdict
     c = verdict.counts
-    confidence = float(verdict.bootstrap.get("confidence", 0.95))
+    confidence = verdict.bootstrap.confidence
     lines = [
         REPORT_MARKER,
         f"## tsrgate verdict: {sections.OUTCOME_LABELS[verdict.outcome]}",
@@ -143,51 +145,53 @@ def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int
         "",
         f"Rules: **{c['fail']} failed**, {c['warn']} warnings, {c.get('cannot_detect', 0)} cannot detect, "
         f"{c['pass']} passed, {c['insufficient_support']} insufficient support, {c['not_run']} not run."
-        + (f" Multiplicity: {verdict.multiplicity['method']} over {verdict.multiplicity['family_size']} tests, "
-           f"alpha {verdict.multiplicity['alpha']}." if verdict.multiplicity else ""),
+        + (f" Multiplicity: {view.multiplicity.method} over {view.multiplicity.family_size} tests, "
+           f"alpha {view.multiplicity.alpha}." if view.multiplicity else ""),
         "",
     ]
-    if verdict.preprocessing is not None and verdict.preprocessing.changed:
-        lines[2:2] = [f"**Preprocessing changed**: {md_escape('; '.join(verdict.preprocessing.changes))}. "
+    if view.preprocessing_change is not None:
+        lines[2:2] = [f"**Preprocessing changed**: {md_escape('; '.join(view.preprocessing_change.changes))}. "
                       "Every metric below is affected by it.", ""]
-    failing = sections.sorted_outcomes(verdict, ("fail",))
+    failing = view.outcomes["fail"]
     if failing:
         lines += ["### Failing rules", ""]
         lines += _rules_table(failing, table_limit, confidence)
         lines.append("")
     else:
         lines += ["No rule failed.", ""]
-    warning_groups = group_outcomes(sections.sorted_outcomes(verdict, ("warn",)))
+    warning_groups = view.warning_groups
     if warning_groups:
         lines += [f"### Warnings ({c['warn']} in {len(warning_groups)} rule x suite groups)", ""]
         lines += _groups_table(warning_groups, table_limit, undetectable=False)
         lines += _folded_rows(warning_groups, table_limit)
         lines.append("")
-    blind_groups = group_outcomes(verdict.undetectable())
+    blind_groups = view.undetectable_groups
     if blind_groups:
         lines += [f"### Cannot detect ({c.get('cannot_detect', 0)} in {len(blind_groups)} groups)", "",
                   "Passed, but the minimum detectable change is larger than the allowed change.", ""]
         lines += _groups_table(blind_groups, table_limit, undetectable=True)
         lines.append("")
-    regressions = sections.top_regressions(verdict, count=3)
+    regressions = view.regressions[:3]
     lines += ["### Top regressions", ""]
     if regressions:
         lines += [_regression_line(i, r) for i, r in enumerate(regressions, start=1)]
     else:
         lines.append("No metric got worse on any judged scope.")
     lines += ["", "### Backends", ""]
-    lines += [_backend_line(verdict, status) for status in sections.backend_statuses(verdict)]
+    lines += [_backend_line(verdict, status) for status in view.backends]
     for note in verdict.notes[:table_limit]:
         lines.append(f"- note: {md_escape(_shorten(note))}")
     lines += ["", _report_line(report_location), ""]
     return "\n".join(lines)
 
 
-def render_markdown(verdict: GateVerdict, report_location: str | None = None, max_chars: int = MAX_CHARS) -> str:
-    """The PR-comment Markdown of a verdict, at most `max_chars` characters."""
+def render_markdown(source: GateVerdict | ReportView, report_location: str | None = None,
+                    max_chars: int = MAX_CHARS) -> str:
+    """The PR-comment Markdown of a verdict (or its view), at most `max_chars` characters."""
+    view = ReportView.of(source)
     limit = 50
-    text = _compose(verdict, report_location, limit)
+    text = _compose(view, report_location, limit)
     while len(text) > max_chars and limit > 0:
         limit //= 2
-        text = _compose(verdict, report_location, limit)
+        text = _compose(view, report_location, limit)
     return text

@@ -8,7 +8,6 @@ whose probe tensors differ.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,11 @@ from gate.compare.comparisons import suite_accuracy_rows
 from gate.compare.preprocessing import compare_preprocessing
 from gate.eval import MatchRecords
 from gate.policy import apply_policy, load_policy
-from gate.run.record import ModelProvenance, RunRecord
+from gate.results.config import GateConfig
+from gate.results.folder import ResultsIndex
+from gate.results.opened import ResultsFolder
+from gate.results.parity import ParityEntry, PreprocessingParity
+from gate.results.record import ModelProvenance, RunRecord
 from tests.conftest import REPO_ROOT
 
 BASELINE = REPO_ROOT / "baselines" / "synth" / "versions" / "v0002" / "results"
@@ -59,31 +62,32 @@ def test_default_policy_passes_the_baseline_against_itself():
     assert all(o.outcome == "pass" and o.mdc == 0.0 for o in outcomes if o.p_value is not None)
 
 
-def _run(tmp: Path, name: str, channel_order: str, tensor: str) -> tuple[RunRecord, Path]:
+def _run(tmp: Path, name: str, channel_order: str, tensor: str) -> ResultsFolder:
     folder = tmp / name
     folder.mkdir()
-    (folder / "parity.json").write_text(json.dumps({
-        "reference": "torch", "probe_pixels_sha256": "p" * 64,
-        "entries": [{"backend": "torch", "tensor_sha256": tensor}]}))
+    PreprocessingParity(reference="torch", probe_image_ids=[0], probe_pixels_sha256="p" * 64, entries=[
+        ParityEntry(backend="torch", tensor_sha256=tensor, shape=[1, 3, 256, 256], dtype="float32",
+                    matches_reference=True, max_abs_diff=0.0)]).save(folder / "parity.json")
     model = ModelProvenance(name=name, version="1", path=str(folder / "model"), card_sha256="c" * 64,
                             weights_sha256="w" * 64, class_names=["a"], score_threshold=0.5,
                             preprocessing={"input_size": [256, 256], "channel_order": channel_order,
                                            "normalize": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}})
-    record = RunRecord(created_at="now", model=model, suites=[], backends=[], entries=[], parity_file="parity.json")
-    return record, folder
+    record = RunRecord(created_at="now", config=GateConfig(suites=["s"]), model=model, suites=[], backends=[], entries=[],
+                       parity_file="parity.json")
+    return ResultsFolder(folder, ResultsIndex(files={}), record)
 
 
 def test_a_changed_channel_order_is_named(tmp_path):
-    cand, cand_dir = _run(tmp_path, "cand", "bgr", "b" * 64)
-    base, base_dir = _run(tmp_path, "base", "rgb", "a" * 64)
-    found = compare_preprocessing(cand, base, cand_dir, base_dir)
+    cand = _run(tmp_path, "cand", "bgr", "b" * 64)
+    base = _run(tmp_path, "base", "rgb", "a" * 64)
+    found = compare_preprocessing(cand, base)
     assert found.changed
     assert "channel_order: rgb -> bgr" in found.changes
     assert any(c.startswith("probe tensor sha256: aaaaaaaaaaaa -> bbbbbbbbbbbb") for c in found.changes)
 
 
 def test_unchanged_preprocessing_is_no_finding(tmp_path):
-    cand, cand_dir = _run(tmp_path, "cand", "rgb", "a" * 64)
-    base, base_dir = _run(tmp_path, "base", "rgb", "a" * 64)
-    found = compare_preprocessing(cand, base, cand_dir, base_dir)
+    cand = _run(tmp_path, "cand", "rgb", "a" * 64)
+    base = _run(tmp_path, "base", "rgb", "a" * 64)
+    found = compare_preprocessing(cand, base)
     assert not found.changed and not found.changes and "identical" in found.probe
