@@ -49,7 +49,7 @@ def test_warnings_are_grouped_with_rows_folded(verdict, report_options):
 
 
 def test_a_preprocessing_change_is_named_first(verdict, report_options):
-    from gate.compare.preprocessing import PreprocessingComparison
+    from gate.results.verdict import PreprocessingComparison
 
     changed = verdict.model_copy(update={"preprocessing": PreprocessingComparison(
         changed=True, changes=["channel_order: rgb -> bgr", "probe tensor sha256: aaaaaaaaaaaa -> bbbbbbbbbbbb"],
