@@ -20,8 +20,10 @@ def print_summary(verdict, out_dir: Path | None) -> None:
     click.echo(f"verdict: {banner}  ({verdict.candidate.model.name} vs baseline {verdict.baseline.model.name}, "
                f"{len(verdict.suites)} suites, policy {verdict.policy.name})")
     c = verdict.counts
-    click.echo(f"rules: {c['fail']} failed, {c['warn']} warnings, {c['pass']} passed, "
-               f"{c['insufficient_support']} insufficient support, {c['not_run']} not run")
+    click.echo(f"rules: {c['fail']} failed, {c['warn']} warnings, {c.get('cannot_detect', 0)} cannot detect, "
+               f"{c['pass']} passed, {c['insufficient_support']} insufficient support, {c['not_run']} not run")
+    if verdict.preprocessing is not None and verdict.preprocessing.changed:
+        click.echo("preprocessing changed: " + "; ".join(verdict.preprocessing.changes))
     failing = verdict.failing()
     if failing:
         click.echo("failed:")

@@ -140,3 +140,48 @@ def show_command(name: str, out: Path, version: str | None, count: int, columns:
 
 
 COMMANDS = [suite]
+
+
+@suite.command("power")
+@click.argument("name")
+@click.option("--model", "model", required=True,
+              help="The model's results folder (tsrgate run --out) or a baseline line name, holding SUITE on torch.")
+@click.option("--baseline", "baseline", default=None,
+              help="Results folder or line to pair with (the SE a compare against it would see); "
+                   "without it, sqrt(2) x the model's own SE.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="Policy file (default policy).")
+@click.option("--family-size", type=click.IntRange(min=1), default=None,
+              help="Size of the compare's test family (a verdict's multiplicity.family_size); default: this suite's tests.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the table as JSON.")
+def power_command(name: str, model: str, baseline: str | None, policy_path: Path | None, family_size: int | None,
+                  json_out: Path | None) -> None:
+    """Per rule and class on suite NAME: the minimum detectable change (MDC) and the images needed.
+
+    A rule whose MDC is larger than its allowed change cannot detect a regression of the allowed size;
+    the images needed are what the suite would need for the MDC to shrink to the allowed change.
+    """
+    from gate.compare.power import suite_power
+    from gate.compare.results_records import torch_records
+    from gate.policy import load_policy
+    from gate.storage import atomic_write_json
+
+    policy, _ = load_policy(policy_path)
+    records, threshold, label = torch_records(model, name)
+    base = torch_records(baseline, name) if baseline else None
+    result = suite_power(policy, name, records, threshold, baseline=base[0] if base else None,
+                         baseline_threshold=base[1] if base else None, family_size=family_size,
+                         baseline_name=base[2] if base else "")
+    click.echo(f"suite {name}: {result.images} images; model {label}, {result.paired_with}")
+    click.echo(f"{result.method} over a family of {result.family_size} at alpha {result.alpha:g} "
+               f"(per-test {result.per_test_alpha:.2g}), power {result.power:.0%}")
+    click.echo(f"{'rule':<22} {'scope':<30} {'gt':>5} {'allowed':>8} {'SE':>7} {'MDC':>7} {'caught at':>9} "
+               f"{'images needed':>13}")
+    for row in result.rows:
+        flag = "" if row.detectable else "  cannot detect"
+        needed = "-" if row.images_needed is None else str(row.images_needed)
+        click.echo(f"{row.rule_id:<22} {row.scope[:30]:<30} {row.support if row.support is not None else '-':>5} "
+                   f"{row.allowed_change:>8.3f} {row.se:>7.4f} {row.mdc:>7.3f} {row.caught_at:>9.3f} {needed:>13}{flag}")
+    blind = sum(1 for r in result.rows if not r.detectable)
+    click.echo(f"{blind} of {len(result.rows)} rule scopes cannot detect their allowed change on {result.images} images")
+    if json_out is not None:
+        atomic_write_json(json_out, result.model_dump(mode="json"))

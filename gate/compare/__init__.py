@@ -1,8 +1,9 @@
 """`tsrgate compare`: a candidate's results against a baseline's, under a policy, into a verdict.
 
 Owns: resolving a results folder or baseline line, the compatibility check (same suite bytes), the metric
-comparison rows (accuracy by paired bootstrap, backend consistency, robustness, latency) and the verdict they
-give under a policy, and recording a comparison in the history. The verdict's type lives in `gate.results`;
+comparison rows (accuracy by paired bootstrap, backend consistency, robustness, latency), the preprocessing
+comparison of the two sides, power planning for a suite (`tsrgate suite power`) and the verdict they give under a
+policy, and recording a comparison in the history. The verdict's type lives in `gate.results`;
 saving it, the reports and CI annotations are the workflow's (`gate.workflow`).
 """
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
+from gate.compare.preprocessing import compare_preprocessing
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
+from gate.policy.evaluate import family_summary
 from gate.policy.scopes import check_rule_scopes
 from gate.provenance import output_timestamp
 from gate.results.opened import ResultsFolder
@@ -171,6 +173,9 @@ def compare_results(
 
     check_rule_scopes(policy, rows, policy_path or default_policy_path())  # a rule that can never apply is an error
     outcomes = apply_policy(policy, rows)
+    preprocessing = compare_preprocessing(cand, base)
+    if preprocessing.changed:
+        log("preprocessing changed: " + "; ".join(preprocessing.changes))
     counts = Counter(o.outcome for o in outcomes)
     return GateVerdict(
         outcome=overall_outcome(outcomes),
@@ -181,8 +186,10 @@ def compare_results(
         suites=suites,
         bootstrap=BootstrapSettings(resamples=policy.defaults.resamples, confidence=policy.defaults.confidence,
                                     seed=policy.defaults.seed, min_support=policy.defaults.min_support),
+        multiplicity=family_summary(policy, outcomes),
+        preprocessing=preprocessing,
         latency=latency_info,
-        counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "insufficient_support", "not_run")},
+        counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "cannot_detect", "insufficient_support", "not_run")},
         outcomes=outcomes,
         comparisons=rows,
         notes=notes,

@@ -32,9 +32,6 @@ def backends_for_accuracy(policy: Policy, available: Iterable[str]) -> list[str]
 
 
 def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: ResultsFolder) -> list[MetricComparison]:
-    from gate.eval import paired_bootstrap
-
-    defaults = policy.defaults
     candidate, baseline = cand.record, base.record
     rows: list[MetricComparison] = []
     backend_names = [b.name for b in candidate.backends]
@@ -48,22 +45,34 @@ def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: 
                 rows.extend(MetricComparison(metric=m, suite=suite, backend=backend, status="not_run", status_reason=reason)
                             for m in ("ap", "ap50", "ap75"))
                 continue
-            comparison = paired_bootstrap(
-                cand.match_records(suite, backend), base.match_records(suite, backend),
-                candidate_threshold=candidate.model.score_threshold, baseline_threshold=baseline.model.score_threshold,
-                resamples=defaults.resamples, confidence=defaults.confidence, seed=defaults.seed,
-                min_support=defaults.min_support,
-            )
-            for d in comparison.deltas:
-                if d.metric not in GATE_METRICS:
-                    continue
-                rows.append(MetricComparison(
-                    metric=d.metric, suite=suite, backend=backend, class_name=d.class_name, size=d.size,
-                    candidate=d.value_candidate, baseline=d.value_baseline, delta=d.delta, ci_low=d.ci_low,
-                    ci_high=d.ci_high, p_worse=d.p_worse, support=d.support,
-                    status="not_run" if d.status == "undefined" else "ok",
-                    status_reason="undefined: no ground truth in scope" if d.status == "undefined" else "",
-                ))
+            rows += suite_accuracy_rows(
+                policy, suite, backend, cand.match_records(suite, backend), base.match_records(suite, backend),
+                candidate_threshold=candidate.model.score_threshold, baseline_threshold=baseline.model.score_threshold)
+    return rows
+
+
+def suite_accuracy_rows(policy: Policy, suite: str, backend: str, candidate, baseline, *,
+                        candidate_threshold: float, baseline_threshold: float) -> list[MetricComparison]:
+    """The accuracy rows of one suite and backend from the two sides' match records (in memory)."""
+    from gate.eval import paired_bootstrap
+
+    defaults = policy.defaults
+    comparison = paired_bootstrap(
+        candidate, baseline, candidate_threshold=candidate_threshold, baseline_threshold=baseline_threshold,
+        resamples=defaults.resamples, confidence=defaults.confidence, seed=defaults.seed,
+        min_support=defaults.min_support,
+    )
+    rows = []
+    for d in comparison.deltas:
+        if d.metric not in GATE_METRICS:
+            continue
+        rows.append(MetricComparison(
+            metric=d.metric, suite=suite, backend=backend, class_name=d.class_name, size=d.size,
+            candidate=d.value_candidate, baseline=d.value_baseline, delta=d.delta, ci_low=d.ci_low,
+            ci_high=d.ci_high, p_worse=d.p_worse, support=d.support, se=d.se,
+            status="not_run" if d.status == "undefined" else "ok",
+            status_reason="undefined: no ground truth in scope" if d.status == "undefined" else "",
+        ))
     return rows
 
 

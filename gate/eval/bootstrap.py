@@ -152,6 +152,7 @@ def paired_bootstrap(
     with warnings.catch_warnings():  # all-NaN columns warn; they are reported as undefined instead
         warnings.simplefilter("ignore", RuntimeWarning)
         ci_low, ci_high = np.nanquantile(deltas, [alpha, 1.0 - alpha], axis=0)
+        se = np.nanstd(deltas, axis=0, ddof=1)
     higher = np.array([EVAL_METRICS[metric].higher_is_better for metric, _, _ in layout.rows])
     not_worse = np.where(higher[None, :], deltas >= 0, deltas <= 0) & valid
     p_worse = (1.0 + not_worse.sum(axis=0)) / (1.0 + n_valid)
@@ -185,6 +186,7 @@ def paired_bootstrap(
                 ci_low=float(ci_low[r]) if n_valid[r] else None,
                 ci_high=float(ci_high[r]) if n_valid[r] else None,
                 p_worse=float(p_worse[r]) if n_valid[r] else None,
+                se=float(se[r]) if n_valid[r] > 1 else None,
                 support=int(support[r]),
                 status=status,
                 valid_resamples=int(n_valid[r]),

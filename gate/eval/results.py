@@ -230,6 +230,7 @@ class MetricDelta(_Frozen):
     ci_high: float | None
     p_worse: float | None
     support: int  # counted ground truths behind the figure (gt of class A for confusion)
+    se: float | None = None  # standard deviation of the resampled deltas (for tests against an allowed change)
     status: Literal["ok", "insufficient_support", "undefined"]
     valid_resamples: int
 

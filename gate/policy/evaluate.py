@@ -9,8 +9,14 @@ from pydantic import BaseModel
 
 from gate.policy.metrics import GATE_METRICS
 from gate.policy.schema import Policy, Rule, Selector
+from gate.policy.stats import (
+    adjust_p_values, minimum_detectable_change, p_value_beyond_allowed, per_test_alpha, sample_needed,
+    se_from_interval,
+)
 
-Outcome = Literal["pass", "warn", "fail", "insufficient_support", "not_run"]
+# cannot_detect: the rule's test passed, but its minimum detectable change is larger than the allowed
+# change, so a regression of the allowed size would most likely have passed too.
+Outcome = Literal["pass", "warn", "fail", "insufficient_support", "not_run", "cannot_detect"]
 
 
 class MetricComparison(BaseModel):
@@ -33,6 +39,7 @@ class MetricComparison(BaseModel):
     ci_high: float | None = None
     p_worse: float | None = None
     support: int | None = None  # ground-truth instances behind the number
+    se: float | None = None  # paired-bootstrap standard deviation of the delta
     status: Literal["ok", "not_run"] = "ok"
     status_reason: str = ""
 
@@ -55,6 +62,14 @@ class RuleOutcome(BaseModel):
     support: int | None = None
     allowed: str = ""
     reason: str
+    # The rule's test (bootstrap-judged rules with a baseline): H0 "within the allowed change".
+    allowed_change: float | None = None  # allowed worsening in the metric's units
+    p_value: float | None = None  # one-sided, against the allowed change
+    p_adjusted: float | None = None  # after the family's multiplicity adjustment (= p_value outside it)
+    in_family: bool = False
+    se: float | None = None
+    mdc: float | None = None  # minimum detectable change at the test's level and the policy's power
+    support_needed: int | None = None  # ground truths the scope would need for its MDC to reach the allowed change
 
     @property
     def scope_label(self) -> str:
@@ -143,23 +158,26 @@ def _judge(rule: Rule, row: MetricComparison, min_support: int, confidence: floa
     elif check.compares_to_baseline and check.min_value is None and check.max_value is None:
         return RuleOutcome(**base, outcome="not_run", reason=f"{label}: no baseline value to compare with")
 
-    for limit, limit_text in limits:
+    tested: dict = {}
+    se = row.se if row.se is not None else se_from_interval(row.ci_low, row.ci_high, confidence)
+    if limits and rule.significance == "bootstrap" and se is not None:
+        # One test against the tightest allowed change; the decision waits for the family's adjustment.
+        limit, limit_text = min(limits, key=lambda item: item[0])
+        worsening = -sign * row.delta
         allowed.append(f"{'drop' if metric.higher_is_better else 'rise'} <= {limit:.3g}")
-        worsening = -sign * row.delta  # > 0 means worse
-        has_ci = row.ci_low is not None and row.ci_high is not None
-        ci_text = f" ({confidence:.0%} CI {_fmt(row.ci_low)} to {_fmt(row.ci_high)})" if has_ci else ""
-        text = f"{worse_word} {abs(row.delta):.3f} from {_fmt(row.baseline)} to {_fmt(row.candidate)}{ci_text}, beyond {limit_text}"
-        if worsening <= limit:
-            continue
-        if rule.significance == "none" or not has_ci:
-            violations_hard.append(text)
-            continue
-        # The least-worse end of the CI: if even that is beyond the limit, the drop is real.
-        least_worse = -row.ci_high if metric.higher_is_better else row.ci_low
-        if least_worse > limit:
-            violations_hard.append(text)
-        else:
-            violations_soft.append(text + "; the CI does not exclude an allowed change")
+        tested = dict(allowed_change=limit, se=se, p_value=p_value_beyond_allowed(worsening, limit, se))
+        if worsening > limit:
+            ci_text = (f" ({confidence:.0%} CI {_fmt(row.ci_low)} to {_fmt(row.ci_high)})"
+                       if row.ci_low is not None and row.ci_high is not None else "")
+            violations_soft.append(f"{worse_word} {abs(row.delta):.3f} from {_fmt(row.baseline)} to "
+                                   f"{_fmt(row.candidate)}{ci_text}, beyond {limit_text}")
+    else:
+        for limit, limit_text in limits:
+            allowed.append(f"{'drop' if metric.higher_is_better else 'rise'} <= {limit:.3g}")
+            worsening = -sign * row.delta  # > 0 means worse
+            if worsening > limit:
+                violations_hard.append(f"{worse_word} {abs(row.delta):.3f} from {_fmt(row.baseline)} to "
+                                       f"{_fmt(row.candidate)}, beyond {limit_text}")
 
     if check.min_gain is not None and row.baseline is not None and row.delta is not None:
         gain_problem = _missing_gain(rule, row, sign, confidence)
@@ -170,11 +188,14 @@ def _judge(rule: Rule, row: MetricComparison, min_support: int, confidence: floa
     allowed_text = ", ".join(allowed)
     if violations_hard:
         outcome = rule.severity
-        return RuleOutcome(**base, outcome=outcome, allowed=allowed_text, reason=f"{label}: " + "; ".join(violations_hard))
+        return RuleOutcome(**base, **tested, outcome=outcome, allowed=allowed_text,
+                           reason=f"{label}: " + "; ".join(violations_hard))
     if violations_soft:
-        return RuleOutcome(**base, outcome="warn", allowed=allowed_text, reason=f"{label}: " + "; ".join(violations_soft))
+        return RuleOutcome(**base, **tested, outcome="warn", allowed=allowed_text,
+                           reason=f"{label}: " + "; ".join(violations_soft))
     delta_text = f", delta {row.delta:+.3f}" if row.delta is not None else ""
-    return RuleOutcome(**base, outcome="pass", allowed=allowed_text, reason=f"{label}: {_fmt(row.candidate)}{delta_text} within limits")
+    return RuleOutcome(**base, **tested, outcome="pass", allowed=allowed_text,
+                       reason=f"{label}: {_fmt(row.candidate)}{delta_text} within limits")
 
 
 def _missing_gain(rule: Rule, row: MetricComparison, sign: float, confidence: float) -> str | None:
@@ -198,8 +219,31 @@ def _missing_gain(rule: Rule, row: MetricComparison, sign: float, confidence: fl
             f"{rule.check.min_gain:g}")
 
 
-def apply_policy(policy: Policy, comparisons: list[MetricComparison]) -> list[RuleOutcome]:
-    """Every rule against every comparison in its scope; a rule that matches nothing is `not_run`."""
+def _decide(outcome: RuleOutcome, rule: Rule, alpha: float, power: float, level: float) -> RuleOutcome:
+    """Turn a tested outcome into its final one: significant -> the rule's severity; else warn when the
+    point estimate is beyond the allowed change; else cannot_detect when the test could not see it."""
+    mdc = minimum_detectable_change(outcome.se, level, power)
+    needed = sample_needed(outcome.support or 0, mdc, outcome.allowed_change) if mdc is not None else None
+    update: dict = {"mdc": mdc, "support_needed": needed}
+    if outcome.p_adjusted is not None and outcome.p_adjusted < alpha:
+        update["outcome"] = rule.severity
+        update["reason"] = outcome.reason + (f"; p {outcome.p_value:.2g} against the allowed change"
+                                             + (f", adjusted {outcome.p_adjusted:.2g}" if outcome.in_family else ""))
+    elif outcome.outcome == "warn":
+        update["reason"] = outcome.reason + f"; not significant (p {outcome.p_adjusted:.2g})"
+    elif mdc is not None and mdc > outcome.allowed_change:
+        update["outcome"] = "cannot_detect"
+        update["reason"] = (outcome.reason + f"; cannot detect: MDC {mdc:.3f} > allowed {outcome.allowed_change:.3g}"
+                            + (f", needs {needed} ground truths (has {outcome.support})" if needed else ""))
+    return outcome.model_copy(update=update)
+
+
+def apply_policy(policy: Policy, comparisons: list[MetricComparison],
+                 family_size: int | None = None) -> list[RuleOutcome]:
+    """Every rule against every comparison in its scope; a rule that matches nothing is `not_run`.
+
+    `family_size` (for power planning on part of a compare) sets the family's size for the MDC when
+    it is larger than the family found in `comparisons`."""
     outcomes: list[RuleOutcome] = []
     for rule in policy.rules:
         min_support = rule.min_support if rule.min_support is not None else policy.defaults.min_support
@@ -211,4 +255,50 @@ def apply_policy(policy: Policy, comparisons: list[MetricComparison]) -> list[Ru
             )
             continue
         outcomes.extend(_judge(rule, row, min_support, policy.defaults.confidence) for row in rows)
-    return outcomes
+    return control_family(policy, outcomes, family_size)
+
+
+def in_family(policy: Policy, rule: Rule) -> bool:
+    """Fail-severity rules are the family unless they opt out."""
+    return rule.severity == "fail" and rule.opt_out != policy.multiplicity.family
+
+
+def control_family(policy: Policy, outcomes: list[RuleOutcome], family_size: int | None = None) -> list[RuleOutcome]:
+    """Adjust the family's p-values together, then decide every tested outcome."""
+    settings = policy.multiplicity
+    rules = {rule.id: rule for rule in policy.rules}
+    tested = [i for i, o in enumerate(outcomes) if o.p_value is not None and o.outcome in ("pass", "warn")]
+    family = [i for i in tested if in_family(policy, rules[outcomes[i].rule_id])]
+    adjusted = adjust_p_values([outcomes[i].p_value for i in family], settings.method)
+    out = list(outcomes)
+    for i, p in zip(family, adjusted, strict=True):
+        out[i] = out[i].model_copy(update={"p_adjusted": p, "in_family": True})
+    family_level = per_test_alpha(settings.alpha, settings.method, max(len(family), family_size or 0))
+    members = set(family)
+    for i in tested:
+        o = out[i] if i in members else out[i].model_copy(update={"p_adjusted": out[i].p_value})
+        out[i] = _decide(o, rules[o.rule_id], settings.alpha, settings.power,
+                         family_level if i in members else settings.alpha)
+    return out
+
+
+class FamilySummary(BaseModel):
+    """What the verdict records about its multiplicity control (the policy's settings and the family's size)."""
+
+    method: Literal["holm", "bh", "none"]
+    alpha: float
+    power: float
+    family: str
+    family_size: int
+    per_test_alpha: float
+    opted_out: list[str]
+    test: str = "one-sided, H0: the candidate is within the allowed change; normal tail at the paired-bootstrap SE"
+
+
+def family_summary(policy: Policy, outcomes: list[RuleOutcome]) -> FamilySummary:
+    """What the verdict records about its multiplicity control."""
+    settings = policy.multiplicity
+    size = sum(1 for o in outcomes if o.in_family)
+    return FamilySummary(method=settings.method, alpha=settings.alpha, power=settings.power, family=settings.family,
+                         family_size=size, per_test_alpha=per_test_alpha(settings.alpha, settings.method, size),
+                         opted_out=sorted(r.id for r in policy.rules if r.opt_out is not None))

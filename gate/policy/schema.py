@@ -72,6 +72,9 @@ class Rule(BaseModel):
     severity: Literal["fail", "warn"] = "fail"
     # For metric `confusion`: ground-truth class patterns and predicted class patterns.
     between: tuple[list[str], list[str]] | None = None
+    # The multiplicity family this rule leaves (e.g. a safety rule that must never be diluted by the
+    # family's size): its test then runs alone at the policy's alpha.
+    opt_out: str | None = None
 
     @field_validator("metric")
     @classmethod
@@ -101,6 +104,22 @@ class PolicyDefaults(BaseModel):
     seed: int = 0
 
 
+class Multiplicity(BaseModel):
+    """Error control across the family of rule tests of one verdict.
+
+    `holm` bounds the family-wise error (the chance of any false FAIL), `bh` the false-discovery rate,
+    `none` tests every rule alone. The family is every bootstrap-tested scope of the fail-severity rules
+    (less those that opt out); `power` is the target for the minimum detectable change.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["holm", "bh", "none"] = "holm"
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    power: float = Field(default=0.8, gt=0.0, lt=1.0)
+    family: str = Field(default="fail-rules", min_length=1)
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -108,6 +127,7 @@ class Policy(BaseModel):
     name: str
     description: str = ""
     defaults: PolicyDefaults = Field(default_factory=PolicyDefaults)
+    multiplicity: Multiplicity = Field(default_factory=Multiplicity)
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -117,6 +137,14 @@ class Policy(BaseModel):
             if rule.id in seen:
                 raise ValueError(f"duplicate rule id {rule.id!r}")
             seen.add(rule.id)
+        return self
+
+    @model_validator(mode="after")
+    def _opt_outs_name_the_family(self) -> Policy:
+        for index, rule in enumerate(self.rules):
+            if rule.opt_out is not None and rule.opt_out != self.multiplicity.family:
+                raise ValueError(f"rules.{index}.opt_out: rule {rule.id!r} opts out of family {rule.opt_out!r}, "
+                                 f"which does not exist (the policy's family is {self.multiplicity.family!r})")
         return self
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
+from gate.report.grouping import p_text
 from gate.report.view import ReportView
 
 # Characters XML 1.0 cannot carry at all (a class name could hold one); they are replaced, not dropped silently.
@@ -28,7 +29,7 @@ def _text(value: object) -> str:
 def _figures(o: RuleOutcome) -> str:
     return (f"value {sections.fmt(o.value)}, baseline {sections.fmt(o.baseline)}, delta {sections.fmt_delta(o.delta)}, "
             f"CI {sections.fmt_ci(o.ci_low, o.ci_high)}, support {o.support if o.support is not None else 'n/a'}, "
-            f"allowed {o.allowed or 'n/a'}")
+            f"allowed {o.allowed or 'n/a'}" + (f", p {p_text(o)}" if o.p_value is not None else ""))
 
 
 def _testcase(parent: ET.Element, o: RuleOutcome) -> None:
@@ -41,7 +42,7 @@ def _testcase(parent: ET.Element, o: RuleOutcome) -> None:
         ET.SubElement(case, "skipped", {"message": _text(f"{o.outcome.replace('_', ' ')}: {o.reason}")})
     else:
         out = ET.SubElement(case, "system-out")
-        prefix = "WARNING: " if o.outcome == "warn" else ""
+        prefix = {"warn": "WARNING: ", "cannot_detect": "CANNOT DETECT: "}.get(o.outcome, "")
         out.text = _text(f"{prefix}{o.reason}\n{_figures(o)}")
 
 
@@ -53,11 +54,18 @@ def _counts(outcomes: list[RuleOutcome]) -> dict[str, str]:
 
 def render_junit(source: GateVerdict | ReportView) -> str:
     """The verdict (or its view) as a JUnit XML document (UTF-8 text with an XML declaration)."""
-    verdict = ReportView.of(source).verdict
+    view = ReportView.of(source)
+    verdict = view.verdict
     timestamp = verdict.created_at.split("+")[0].removesuffix("Z")  # the schema's dateTime has no zone
     hostname = str(verdict.candidate.machine.get("hostname") or "localhost")
     root = ET.Element("testsuites", {"name": _text(f"tsrgate {verdict.candidate.model.name} vs "
                                                    f"{verdict.baseline.model.name}"), **_counts(verdict.outcomes)})
+    extra = []  # the multiplicity control and a preprocessing change, when the verdict records them
+    if view.multiplicity is not None:
+        m = view.multiplicity
+        extra.append(("multiplicity", f"{m.method} over {m.family_size} tests, alpha {m.alpha}"))
+    if view.preprocessing_change is not None:
+        extra.append(("preprocessing_change", "; ".join(view.preprocessing_change.changes)))
     by_rule: dict[str, list[RuleOutcome]] = {}
     for o in verdict.outcomes:
         by_rule.setdefault(o.rule_id, []).append(o)
@@ -69,7 +77,7 @@ def render_junit(source: GateVerdict | ReportView) -> str:
         for name, value in (("verdict", verdict.outcome), ("policy", verdict.policy.name),
                             ("policy_sha256", verdict.policy.sha256),
                             ("candidate_weights_sha256", verdict.candidate.model.weights_sha256),
-                            ("baseline_weights_sha256", verdict.baseline.model.weights_sha256)):
+                            ("baseline_weights_sha256", verdict.baseline.model.weights_sha256), *extra):
             ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
         for o in outcomes:
             _testcase(suite, o)

@@ -14,10 +14,11 @@ import re
 from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
+from gate.report.grouping import OutcomeGroup, brief_note, p_text
 from gate.report.view import ReportView
 
 REPORT_MARKER = "<!-- tsrgate-report -->"
-MAX_CHARS = 60_000
+MAX_CHARS = 10_000
 MAX_REASON = 300
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
@@ -45,22 +46,44 @@ def _shorten(text: str, limit: int = MAX_REASON) -> str:
 
 def _rule_row(o: RuleOutcome) -> str:
     cells = [
-        o.outcome.upper(), md_escape(o.rule_id), md_escape(f"{o.metric}: {o.scope_label}"),
+        o.outcome.upper(), md_escape(o.rule_id), md_escape(o.scope_label),
         sections.fmt(o.value), sections.fmt(o.baseline), sections.fmt_delta(o.delta),
-        sections.fmt_ci(o.ci_low, o.ci_high), md_escape(_shorten(o.reason)),
+        sections.fmt_ci(o.ci_low, o.ci_high), md_escape(o.allowed), p_text(o), md_escape(_shorten(brief_note(o))),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
 def _rules_table(outcomes: list[RuleOutcome], limit: int, confidence: float) -> list[str]:
     lines = [
-        f"| outcome | rule | scope | value | baseline | delta | {confidence:.0%} CI | reason |",
-        "|---|---|---|---:|---:|---:|---|---|",
+        f"| outcome | rule | scope | value | baseline | delta | {confidence:.0%} CI | allowed | p / adjusted | note |",
+        "|---|---|---|---:|---:|---:|---|---|---:|---|",
     ]
     lines += [_rule_row(o) for o in outcomes[:limit]]
     if len(outcomes) > limit:
-        lines.append(f"| ... {len(outcomes) - limit} more | | | | | | | see the full report |")
+        lines.append(f"| ... {len(outcomes) - limit} more | | | | | | | | | see the full report |")
     return lines
+
+
+def _groups_table(groups: list[OutcomeGroup], limit: int, undetectable: bool) -> list[str]:
+    """One line per rule x suite; the rows folded in a <details> below (GitHub renders it)."""
+    if undetectable:
+        lines = ["| rule | suite | scopes | largest MDC | allowed |", "|---|---|---:|---:|---|"]
+        lines += [f"| {md_escape(g.rule_id)} | {md_escape(g.suite)} | {g.count} | {sections.fmt(g.largest_mdc)} | "
+                  f"{md_escape(g.worst.allowed)} |" for g in groups[:limit]]
+    else:
+        lines = ["| rule | suite | scopes | worst scope | worst delta | allowed |", "|---|---|---:|---|---:|---|"]
+        lines += [f"| {md_escape(g.rule_id)} | {md_escape(g.suite)} | {g.count} | {md_escape(g.worst_label)} | "
+                  f"{sections.fmt_delta(g.worst.delta)} | {md_escape(g.worst.allowed)} |" for g in groups[:limit]]
+    if len(groups) > limit:
+        lines.append(f"| ... {len(groups) - limit} more groups | | | | | |")
+    return lines
+
+
+def _folded_rows(groups: list[OutcomeGroup], limit: int) -> list[str]:
+    rows = [o for g in groups for o in g.rows]
+    if not rows or limit < 4:
+        return []
+    return ["", "<details><summary>the rows</summary>", "", *_rules_table(rows, limit, 0.95), "", "</details>"]
 
 
 def _regression_line(index: int, r: sections.Regression) -> str:
@@ -122,17 +145,34 @@ def _compose(view: ReportView, report_location: str | None, table_limit: int) ->
         f"(weights `{verdict.baseline.model.weights_sha256[:12]}`), {len(verdict.suites)} suite(s), "
         f"policy {md_escape(verdict.policy.name)} (`{verdict.policy.sha256[:12]}`).",
         "",
-        f"Rules: **{c['fail']} failed**, {c['warn']} warnings, {c['pass']} passed, "
-        f"{c['insufficient_support']} insufficient support, {c['not_run']} not run.",
+        f"Rules: **{c['fail']} failed**, {c['warn']} warnings, {c.get('cannot_detect', 0)} cannot detect, "
+        f"{c['pass']} passed, {c['insufficient_support']} insufficient support, {c['not_run']} not run."
+        + (f" Multiplicity: {view.multiplicity.method} over {view.multiplicity.family_size} tests, "
+           f"alpha {view.multiplicity.alpha}." if view.multiplicity else ""),
         "",
     ]
-    flagged = view.flagged
-    if flagged:
-        lines += ["### Failing and warning rules", ""]
-        lines += _rules_table(flagged, table_limit, confidence)
+    if view.preprocessing_change is not None:
+        lines[2:2] = [f"**Preprocessing changed**: {md_escape('; '.join(view.preprocessing_change.changes))}. "
+                      "Every metric below is affected by it.", ""]
+    failing = view.outcomes["fail"]
+    if failing:
+        lines += ["### Failing rules", ""]
+        lines += _rules_table(failing, table_limit, confidence)
         lines.append("")
     else:
-        lines += ["No rule failed or warned.", ""]
+        lines += ["No rule failed.", ""]
+    warning_groups = view.warning_groups
+    if warning_groups:
+        lines += [f"### Warnings ({c['warn']} in {len(warning_groups)} rule x suite groups)", ""]
+        lines += _groups_table(warning_groups, table_limit, undetectable=False)
+        lines += _folded_rows(warning_groups, table_limit)
+        lines.append("")
+    blind_groups = view.undetectable_groups
+    if blind_groups:
+        lines += [f"### Cannot detect ({c.get('cannot_detect', 0)} in {len(blind_groups)} groups)", "",
+                  "Passed, but the minimum detectable change is larger than the allowed change.", ""]
+        lines += _groups_table(blind_groups, table_limit, undetectable=True)
+        lines.append("")
     regressions = view.regressions[:3]
     lines += ["### Top regressions", ""]
     if regressions:

@@ -16,7 +16,7 @@ from gate.results.backend import REFERENCE_BACKEND
 from gate.results.consistency import ApDelta, BackendConsistency
 from gate.results.verdict import GateVerdict
 
-OUTCOME_ORDER = {"fail": 0, "warn": 1, "insufficient_support": 2, "not_run": 3, "pass": 4}
+OUTCOME_ORDER = {"fail": 0, "warn": 1, "cannot_detect": 2, "insufficient_support": 3, "not_run": 4, "pass": 5}
 OUTCOME_LABELS = {"pass": "PASS", "warn": "PASS with warnings", "fail": "FAIL"}
 REGRESSION_METRICS = ("ap", "ap50", "recall_at_threshold", "precision_at_threshold", "confusion")
 TIDE_ERRORS = ("cls", "loc", "both", "dupe", "bkg", "missed")

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
+from gate.report.grouping import brief_note, p_text
 from gate.report.sections import direction_class, fmt, fmt_ci, fmt_delta
 
 
@@ -34,7 +35,8 @@ def environment():
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(fmt=fmt, delta=fmt_delta, ci=fmt_ci, pct=_pct, short=_short, direction_class=direction_class)
+    env.filters.update(fmt=fmt, delta=fmt_delta, ci=fmt_ci, pct=_pct, short=_short, direction_class=direction_class,
+                       p_text=p_text, brief_note=brief_note)
     return env
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from gate.policy import RuleOutcome
 from gate.report import sections
 from gate.report.evidence import VerdictEvidence
+from gate.report.grouping import OutcomeGroup, group_outcomes
 from gate.results.verdict import GateVerdict
 
 
@@ -32,6 +33,14 @@ class ReportView:
             kind: sections.sorted_outcomes(verdict, (kind,)) for kind in sections.OUTCOME_ORDER
         }
         self.flagged = sections.sorted_outcomes(verdict, ("fail", "warn"))
+        # warnings and cannot-detect rows grouped rule x suite (one line each, worst first)
+        self.warning_groups: list[OutcomeGroup] = group_outcomes(self.outcomes["warn"])
+        self.undetectable = self.outcomes["cannot_detect"]
+        self.undetectable_groups: list[OutcomeGroup] = group_outcomes(self.undetectable)
+        self.multiplicity = verdict.multiplicity  # None for verdicts written before multiplicity control
+        # the preprocessing finding, named before any metric when the candidate's preprocessing changed
+        self.preprocessing_change = (verdict.preprocessing if verdict.preprocessing is not None
+                                     and verdict.preprocessing.changed else None)
         self.not_judged = self.outcomes["insufficient_support"] + self.outcomes["not_run"]
         self.min_support = sections.min_support(verdict)
         self.backends = sections.backend_statuses(verdict)

@@ -26,6 +26,8 @@ class ModelProvenance(BaseModel):
     class_names: list[str]
     score_threshold: float
     architecture: str = ""
+    # The card's preprocessing settings (older records lack them; compare then reads the card if its hash matches)
+    preprocessing: dict[str, Any] | None = None
 
 
 class SuiteProvenance(BaseModel):

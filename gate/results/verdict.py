@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from gate import __version__
 from gate.errors import InputError
 from gate.policy import MetricComparison, RuleOutcome
+from gate.policy.evaluate import FamilySummary
 from gate.results.artifact import Artifact
 from gate.results.backend import BackendStatus
 from gate.results.record import ModelProvenance, SuiteProvenance
@@ -71,6 +72,16 @@ class VerdictLatency(BaseModel):
     measured: str = ""
 
 
+class PreprocessingComparison(BaseModel):
+    """Did the candidate's preprocessing change against the baseline's? `changes` names every setting that
+    differs (empty when nothing did); see gate.compare.preprocessing for how it is found."""
+
+    changed: bool = False
+    changes: list[str] = Field(default_factory=list)  # e.g. "channel_order: rgb -> bgr"
+    probe: str = ""  # what the probe tensors say
+    unchecked: list[str] = Field(default_factory=list)  # what could not be compared, and why
+
+
 class GateVerdict(Artifact):
     what = "verdict"
 
@@ -84,6 +95,10 @@ class GateVerdict(Artifact):
     baseline: SideProvenance
     suites: list[str]
     bootstrap: BootstrapSettings
+    # method, alpha, power, family name and size, rules that opted out (None in verdicts written before it)
+    multiplicity: FamilySummary | None = None
+    # the candidate's preprocessing against the baseline's (a change is named first in every report)
+    preprocessing: PreprocessingComparison | None = None
     latency: VerdictLatency = Field(default_factory=VerdictLatency)
     counts: dict[str, int]
     outcomes: list[RuleOutcome]
@@ -95,6 +110,10 @@ class GateVerdict(Artifact):
 
     def warnings(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.outcome == "warn"]
+
+    def undetectable(self) -> list[RuleOutcome]:
+        """Rules whose test passed but could not have seen a regression of the allowed size."""
+        return [o for o in self.outcomes if o.outcome == "cannot_detect"]
 
     @classmethod
     def describe_invalid(cls, exc: ValidationError) -> str:

@@ -68,6 +68,7 @@ def model_provenance(model_dir: Path) -> tuple[Any, ModelProvenance]:
         weights_sha256=card.weights.sha256, class_names=list(card.class_names),
         score_threshold=card.postprocessing.operating_threshold,
         architecture=f"{card.architecture.family}/{card.architecture.size or 'ingested'}",
+        preprocessing=card.preprocessing.model_dump(mode="json"),
     )
 
 

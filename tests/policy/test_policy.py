@@ -51,9 +51,11 @@ def test_fail_when_whole_ci_beyond_allowed_drop():
     assert "dropped 0.100 from 0.700 to 0.600" in out.reason and "95% CI" in out.reason
 
 
-def test_warn_when_point_beyond_but_ci_not():
-    [out] = apply_policy(policy_with({"metric": "ap", "check": {"max_drop": 0.02}}), [row(ci_high=0.01)])
-    assert out.outcome == "warn" and "does not exclude" in out.reason
+def test_warn_when_point_beyond_but_not_significant():
+    # se from the CI: 0.25 / 3.92 = 0.0638; z = (0.10 - 0.02) / 0.0638 = 1.25; p = 0.105 > alpha 0.05
+    [out] = apply_policy(policy_with({"metric": "ap", "check": {"max_drop": 0.02}}), [row(ci_low=-0.2, ci_high=0.05)])
+    assert out.outcome == "warn" and "not significant" in out.reason
+    assert out.p_value == pytest.approx(0.105, abs=0.002)
 
 
 def test_pass_within_limit():
@@ -76,7 +78,7 @@ def test_warn_severity_never_fails():
 def test_lower_is_better_metric_direction():
     rule = {"metric": "fp_per_image", "check": {"max_drop": 0.1}}
     worse = row(metric="fp_per_image", candidate=0.9, baseline=0.5, delta=0.4, ci_low=0.3, ci_high=0.5)
-    better = row(metric="fp_per_image", candidate=0.3, baseline=0.5, delta=-0.2, ci_low=-0.3, ci_high=-0.1)
+    better = row(metric="fp_per_image", candidate=0.3, baseline=0.5, delta=-0.2, ci_low=-0.22, ci_high=-0.18)
     outs = apply_policy(policy_with(rule), [worse, better])
     assert [o.outcome for o in outs] == ["fail", "pass"]
     assert "rose 0.400" in outs[0].reason
@@ -84,7 +86,7 @@ def test_lower_is_better_metric_direction():
 
 def test_relative_drop():
     rule = {"metric": "ap", "check": {"max_relative_drop": 0.10}}
-    [out] = apply_policy(policy_with(rule), [row(candidate=0.62, delta=-0.08, ci_low=-0.1, ci_high=-0.075)])
+    [out] = apply_policy(policy_with(rule), [row(candidate=0.62, delta=-0.08, ci_low=-0.085, ci_high=-0.075)])
     assert out.outcome == "fail"  # allowed 0.07 of 0.70
 
 
@@ -139,3 +141,72 @@ def test_confusion_rule_between_speed_limits():
     ]
     outs = apply_policy(policy_with(rule), rows)
     assert len(outs) == 1 and outs[0].outcome == "fail"
+
+
+# ---- multiplicity: one family of fail-severity tests --------------------------------------------------
+
+
+def family_policy(method: str, opt_out: bool = False) -> Policy:
+    rules = [{"id": "a", "metric": "ap", "check": {"max_drop": 0.02}},
+             {"id": "b", "metric": "ap50", "check": {"max_drop": 0.02}, **({"opt_out": "fail-rules"} if opt_out else {})},
+             {"id": "c", "metric": "ar100", "check": {"max_drop": 0.02}}]
+    return Policy.model_validate({"name": "t", "multiplicity": {"method": method, "alpha": 0.05}, "rules": rules})
+
+
+def family_rows() -> list[MetricComparison]:
+    # worsening 0.05 against 0.02 at se 0.015: z = 2, p = 0.02275 each; the third row is no worse
+    return [row(metric="ap", delta=-0.05, se=0.015), row(metric="ap50", delta=-0.05, se=0.015),
+            row(metric="ar100", delta=0.0, se=0.001)]
+
+
+def test_without_control_each_borderline_rule_fails():
+    outs = apply_policy(family_policy("none"), family_rows())
+    assert [o.outcome for o in outs] == ["fail", "fail", "pass"]
+    assert outs[0].p_value == pytest.approx(0.02275, abs=1e-5) and outs[0].p_adjusted == outs[0].p_value
+
+
+def test_holm_across_the_family_turns_borderline_fails_into_warnings():
+    outs = apply_policy(family_policy("holm"), family_rows())
+    # Holm over 3: 3 * 0.02275 = 0.068 and 2 * 0.02275 -> running max 0.068: both above alpha 0.05
+    assert [o.outcome for o in outs] == ["warn", "warn", "pass"]
+    assert outs[0].p_adjusted == pytest.approx(3 * 0.0227501, abs=1e-6) and all(o.in_family for o in outs)
+
+
+def test_a_rule_that_opts_out_is_tested_alone():
+    outs = apply_policy(family_policy("holm", opt_out=True), family_rows())
+    # family {a, c}: a's adjusted p = 2 * 0.02275 = 0.0455 < 0.05; b alone: 0.02275
+    assert [o.outcome for o in outs] == ["fail", "fail", "pass"]
+    assert not outs[1].in_family and outs[1].p_adjusted == outs[1].p_value
+
+
+def test_cannot_detect_when_the_mdc_exceeds_the_allowed_change():
+    policy = Policy.model_validate({"name": "t", "multiplicity": {"method": "none"},
+                                    "rules": [{"id": "a", "metric": "ap", "check": {"max_drop": 0.02}}]})
+    # se 0.02: MDC = (1.645 + 0.842) * 0.02 = 0.0497 > 0.02, and nothing got worse
+    [out] = apply_policy(policy, [row(delta=0.0, se=0.02)])
+    assert out.outcome == "cannot_detect"
+    assert out.mdc == pytest.approx(0.0497295, abs=1e-6)
+    # SE ~ 1/sqrt(n): 100 instances * (0.0497 / 0.02)^2 = 619 instances
+    assert out.support_needed == 619
+    [fine] = apply_policy(policy, [row(delta=0.0, se=0.005)])
+    assert fine.outcome == "pass" and fine.mdc < 0.02
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("name: x\nmultiplicity: {method: bonferroni}\nrules: [{id: a, metric: ap, check: {max_drop: 0.1}}]",
+         "multiplicity.method"),
+        ("name: x\nmultiplicity: {alpha: 1.5}\nrules: [{id: a, metric: ap, check: {max_drop: 0.1}}]", "multiplicity.alpha"),
+        ("name: x\nmultiplicity: {alpha: 0}\nrules: [{id: a, metric: ap, check: {max_drop: 0.1}}]", "multiplicity.alpha"),
+        ("name: x\nmultiplicity: {power: 1.0}\nrules: [{id: a, metric: ap, check: {max_drop: 0.1}}]", "multiplicity.power"),
+        ("name: x\nrules: [{id: a, metric: ap, check: {max_drop: 0.1}, opt_out: safety}]", "rules.0.opt_out"),
+    ],
+)
+def test_bad_multiplicity_settings_are_one_line_errors(tmp_path, text, key):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_policy(path)
+    message = str(info.value)
+    assert str(path) in message and key in message and "\n" not in message

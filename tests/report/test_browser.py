@@ -102,7 +102,7 @@ def test_report_renders_offline_without_console_errors(chromium, verdict, report
     assert '<div class="verdict">FAIL</div>' in dom
     assert f"Failing rules ({verdict.counts['fail']})" in dom
     for o in verdict.failing():
-        assert o.reason in dom
+        assert f"<code>{o.rule_id}</code>" in dom
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report-first-screen.png"
@@ -122,3 +122,56 @@ def test_report_renders_offline_without_console_errors(chromium, verdict, report
         # ...and continues with the failing-rules table (dark text on white below the banner).
         lower = rgb.crop((0, 200, WINDOW[0], 600))
         assert len(lower.getcolors(maxcolors=1 << 16) or []) > 20
+
+
+MAX_REPORT_BYTES = 1_000_000
+# Opens every <details>, then records each table that is wider than the box it is laid out in.
+_MEASURE = """<script>
+document.querySelectorAll('details').forEach(d => { d.open = true; });
+const wide = [];
+document.querySelectorAll('table').forEach((t, i) => {
+  const box = t.parentElement.getBoundingClientRect();
+  const r = t.getBoundingClientRect();
+  if (t.scrollWidth > t.clientWidth + 1 || r.right > box.right + 1 || r.right > window.innerWidth) {
+    wide.push(i + ':' + (t.querySelector('th') ? t.querySelector('th').textContent : '') + ':' + t.scrollWidth + '>' + t.clientWidth);
+  }
+});
+const out = document.createElement('pre');
+out.id = 'overflow-report';
+out.textContent = 'tables=' + document.querySelectorAll('table').length + ';wide=' + JSON.stringify(wide);
+document.body.appendChild(out);
+</script>"""
+
+
+def _measured_copy(page: Path, work: Path) -> Path:
+    """The report with its no-script CSP removed and the measuring script appended (the report itself has none)."""
+    import re
+
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    copy = work / "measured.html"
+    copy.write_text(html.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    return copy
+
+
+def test_no_table_overflows_at_1280_and_the_report_is_under_1_mb(chromium, verdict, report_options, tmp_path):
+    import re
+
+    paths = write_verdict_reports(verdict, tmp_path / "reports", **report_options)
+    page = paths["html"]
+    assert page.stat().st_size < MAX_REPORT_BYTES
+    loaded = load_in_chromium(chromium, _measured_copy(page, tmp_path), tmp_path / "measure")
+    found = re.search(r"tables=(\d+);wide=(\[.*?\])</pre>", loaded.stdout)
+    assert found is not None, "the measuring script did not run"
+    assert int(found.group(1)) > 5
+    assert json.loads(found.group(2).replace("&quot;", '"')) == []
+
+
+def test_the_overflow_check_catches_a_wide_table(chromium, tmp_path):
+    wide = tmp_path / "wide.html"
+    cells = "".join(f"<td>{'x' * 40}-{i}</td>" for i in range(30))
+    wide.write_text('<!DOCTYPE html><html><head><style>table{display:block;overflow-x:auto;max-width:100%}'
+                    'td{white-space:nowrap}</style></head><body><main style="max-width:1200px">'
+                    f"<table><tr>{cells}</tr></table></main></body></html>", encoding="utf-8")
+    loaded = load_in_chromium(chromium, _measured_copy(wide, tmp_path), tmp_path / "measure")
+    assert '"0:' in loaded.stdout.replace("&quot;", '"')

@@ -128,7 +128,9 @@ def test_compare_writes_the_reports_and_the_github_summary(run_cli, report_gate,
     assert result.exit_code == 1, result.output
     for name in ("verdict.json", "report.html", "summary.md", "junit.xml"):
         assert (out / name).is_file(), name
-    assert "::error title=tsrgate suite-ap50::" in result.output
+    # the recall collapse fails; the AP50 drop is a warning under holm over the family
+    assert "::error title=tsrgate detection-collapse::" in result.output
+    assert "::warning title=tsrgate suite-ap50::" in result.output
     step_summary = summary.read_text(encoding="utf-8")
     assert step_summary.startswith(REPORT_MARKER)
     assert str(out / "report.html") in step_summary

@@ -25,11 +25,43 @@ def test_banner_and_failing_rules_come_first(verdict, report_options):
     warnings = [o for o in verdict.outcomes if o.outcome == "warn"]
     assert failing and warnings
     first_warning = html.index("Warnings (")
-    # Every failing rule's reason appears, between the banner and the warnings table.
+    # Every failing rule appears, with its p-values when tested, between the banner and the warnings.
+    from gate.report.grouping import p_text
+
     for o in failing:
-        position = html.index(o.reason)
+        position = html.index(f"<code>{o.rule_id}</code>")
         assert banner < position < first_warning
+        if o.p_value is not None:
+            assert p_text(o) in html[position:first_warning]
     assert f"Failing rules ({len(failing)})" in html
+    assert "reason</th>" not in html  # no column repeating what the others say
+
+
+def test_warnings_are_grouped_with_rows_folded(verdict, report_options):
+    from gate.report.grouping import group_outcomes
+
+    html = render_html(verdict, **report_options)
+    groups = group_outcomes(verdict.warnings())
+    assert html.count('<details class="group">') >= len(groups)
+    assert f"Warnings ({len(verdict.warnings())} in {len(groups)} rule x suite groups)" in html
+    first = groups[0]
+    assert f"<code>{first.rule_id}</code> on <b>{first.suite}</b>: {first.count} scope" in html
+
+
+def test_a_preprocessing_change_is_named_first(verdict, report_options):
+    from gate.results.verdict import PreprocessingComparison
+
+    changed = verdict.model_copy(update={"preprocessing": PreprocessingComparison(
+        changed=True, changes=["channel_order: rgb -> bgr", "probe tensor sha256: aaaaaaaaaaaa -> bbbbbbbbbbbb"],
+        probe="the same probe images give different input tensors")})
+    html = render_html(changed, **report_options)
+    finding = html.index('id="preprocessing"')
+    assert html.index('class="banner fail"') < finding < html.index('id="rules"')
+    assert "channel_order: rgb -&gt; bgr" in html[finding:html.index('id="rules"')]
+    from gate.report.markdown import render_markdown
+
+    text = render_markdown(changed)
+    assert text.index("**Preprocessing changed**: channel\\_order: rgb -&gt; bgr") < text.index("Rules:")
 
 
 def test_sections_are_filled_from_the_results(verdict, report_options):
@@ -152,7 +184,7 @@ def test_missing_results_folder_is_a_note_not_a_failure(verdict, report_options,
     assert "not here" in html
     # What the verdict itself holds is still shown.
     for o in verdict.failing():
-        assert o.reason in html
+        assert f"<code>{o.rule_id}</code></td>\n<td>{o.scope_label}</td>" in html
 
 
 def test_results_changed_since_the_verdict_are_not_used(verdict, report_options, tmp_path):

@@ -28,15 +28,29 @@ def test_marker_verdict_and_report_location(verdict):
     assert len(text) < MAX_CHARS
 
 
-def test_flagged_rules_render_as_a_table(verdict):
+def test_failing_rules_render_as_a_table_with_p_values(verdict):
     html = _render(render_markdown(verdict))
     rows = _table_rows(html)
-    flagged = [o for o in verdict.outcomes if o.outcome in ("fail", "warn")]
-    assert len(rows) == 1 + len(flagged)
-    assert all(len(row) == 8 for row in rows)
-    outcomes = [row[0] for row in rows[1:]]
-    assert outcomes == sorted(outcomes, key=lambda o: o != "FAIL")  # failures first
-    assert outcomes.count("FAIL") == verdict.counts["fail"]
+    assert len(rows) == 1 + verdict.counts["fail"]
+    assert all(len(row) == 10 for row in rows)
+    assert rows[0][8] == "p / adjusted" and "reason" not in rows[0]
+    assert all(row[0] == "FAIL" for row in rows[1:])
+    tested = [o for o in verdict.failing() if o.p_value is not None]
+    for o in tested:  # raw and adjusted p-values of every tested failing rule are shown
+        assert any(row[1] == o.rule_id and "/" in row[8] for row in rows[1:])
+
+
+def test_warnings_are_grouped_by_rule_and_suite(verdict):
+    from gate.report.grouping import group_outcomes
+
+    text = render_markdown(verdict)
+    groups = group_outcomes(verdict.warnings())
+    assert groups, "the fixture's verdict has warnings"
+    assert f"### Warnings ({verdict.counts['warn']} in {len(groups)} rule x suite groups)" in text
+    section = _render(text[text.index("### Warnings"):])
+    header = _table_rows(section)[0]
+    assert header == ["rule", "suite", "scopes", "worst scope", "worst delta", "allowed"]
+    assert "<details><summary>the rows</summary>" in text
 
 
 def test_top_three_regressions_and_a_line_per_backend(verdict):
@@ -57,7 +71,7 @@ def test_hostile_class_names_cannot_break_the_table_or_inject_markup(verdict):
     html = _render(render_markdown(verdict.model_copy(update={"outcomes": outcomes})))
     assert "<script>" not in html
     assert "&lt;script&gt;x&lt;/script&gt; | *bold* `code`" in html
-    assert all(len(row) == 8 for row in _table_rows(html))
+    assert all(len(row) == 10 for row in _table_rows(html))
 
 
 @pytest.mark.parametrize("text", ["a|b", "a\\|b", "<b>", "line\nbreak", "_x_", "[link](http://x)"])
@@ -90,4 +104,4 @@ def test_a_passing_verdict_says_so(verdict):
     passing = [o for o in verdict.outcomes if o.outcome not in ("fail", "warn")]
     text = render_markdown(verdict.model_copy(update={"outcome": "pass", "outcomes": passing}))
     assert "tsrgate verdict: PASS" in text
-    assert "No rule failed or warned." in text
+    assert "No rule failed." in text
