@@ -1,7 +1,7 @@
 """Policy as code: rules that turn metric comparisons into pass / warn / fail outcomes."""
 
 from gate.policy.metrics import GATE_METRICS, GateMetric
-from gate.policy.schema import Check, Policy, Rule, Scope, load_policy, default_policy_path
+from gate.policy.schema import Check, Policy, Requirement, Rule, Scope, load_policy, default_policy_path
 from gate.policy.evaluate import MetricComparison, RuleOutcome, apply_policy
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "GateMetric",
     "Check",
     "Policy",
+    "Requirement",
     "Rule",
     "Scope",
     "load_policy",

@@ -51,6 +51,15 @@ class Check(BaseModel):
         return self.max_drop is not None or self.max_relative_drop is not None
 
 
+class Requirement(BaseModel):
+    """The requirement a rule gives evidence for (traced in the sign-off: requirement -> rules -> outcome)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +75,7 @@ class Rule(BaseModel):
     severity: Literal["fail", "warn"] = "fail"
     # For metric `confusion`: ground-truth class patterns and predicted class patterns.
     between: tuple[list[str], list[str]] | None = None
+    requirement: Requirement | None = None
 
     @field_validator("metric")
     @classmethod
@@ -111,6 +121,18 @@ class Policy(BaseModel):
             if rule.id in seen:
                 raise ValueError(f"duplicate rule id {rule.id!r}")
             seen.add(rule.id)
+        return self
+
+    @model_validator(mode="after")
+    def _one_text_per_requirement(self) -> Policy:
+        texts: dict[str, tuple[str, str]] = {}
+        for rule in self.rules:
+            if rule.requirement is None:
+                continue
+            first = texts.setdefault(rule.requirement.id, (rule.requirement.text, rule.id))
+            if first[0] != rule.requirement.text:
+                raise ValueError(f"requirement {rule.requirement.id!r} has different texts in rules "
+                                 f"{first[1]!r} and {rule.id!r}")
         return self
 
 
