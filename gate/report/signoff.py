@@ -138,6 +138,7 @@ class SignoffOutcome:
     results_path: Path
     results_reused: bool
     plan: SignoffPlan
+    evidence_path: Path | None = None
 
 
 def prepare_signoff(
@@ -158,12 +159,14 @@ def prepare_signoff(
     latency: bool = True,
     threads: int | None = None,
     record_history: bool = True,
+    evidence_path: str | Path | None = None,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> SignoffOutcome:
     """Run (or reuse), compare under the release policy, and write the sign-off HTML and its verdict JSON.
 
     With `record_history` the run (when not reused) and the comparison are recorded in the history
-    database first, so the document's trend includes this candidate.
+    database first, so the document's trend includes this candidate. With `evidence_path` the
+    requirement traceability table is also written there as JSON (for a safety case).
     """
     from gate.baselines import BaselineStore
     from gate.compare import compare_results
@@ -173,6 +176,8 @@ def prepare_signoff(
     model_dir, out = Path(model_dir), Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError("the sign-off document is HTML: give --out a .html file name", path=out)
+    if evidence_path is not None and (Path(evidence_path).suffix.lower() != ".json" or Path(evidence_path).is_dir()):
+        raise InputError("the traceability evidence is JSON: give --evidence a .json file name", path=evidence_path)
     card = load_card(model_dir, verify_weights=True)
     store = BaselineStore(baselines_dir)
     baseline_results = store.results_path(line)
@@ -201,14 +206,21 @@ def prepare_signoff(
         record_compare(verdict, history_db)
     verdict_path = out.with_name(out.stem + ".verdict.json")
     verdict.save(verdict_path)
+    from gate.report.traceability import build_traceability
+
+    traceability = build_traceability(verdict, verdict_path)
+    if evidence_path is not None:
+        traceability.save(evidence_path)
     html = render_signoff(verdict, line=line, baseline_version=store.current_version(line) or "?",
                           history=baseline_history_rows(store, line), verdict_path=verdict_path,
                           trend=model_history(sorted({verdict.candidate.model.name, verdict.baseline.model.name}),
                                               history_db, line=line),
-                          plan=plan, prepared_by=prepared_by)
+                          plan=plan, prepared_by=prepared_by, traceability=traceability,
+                          evidence_path=evidence_path)
     atomic_write_text(out, html)
     return SignoffOutcome(verdict=verdict, html_path=out, verdict_path=verdict_path, results_path=results,
-                          results_reused=reused, plan=plan)
+                          results_reused=reused, plan=plan,
+                          evidence_path=Path(evidence_path) if evidence_path is not None else None)
 
 
 @dataclass
@@ -238,15 +250,20 @@ def suite_summaries(verdict: GateVerdict) -> list[SuiteSummary]:
 
 
 def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, history: list[BaselineVersionRow],
-                   verdict_path: Path, trend: TrendSection, plan: SignoffPlan, prepared_by: str | None = None) -> str:
-    """The sign-off HTML (self-contained, like the verdict report)."""
+                   verdict_path: Path, trend: TrendSection, plan: SignoffPlan, prepared_by: str | None = None,
+                   traceability=None, evidence_path: str | Path | None = None) -> str:
+    """The sign-off HTML (self-contained, like the verdict report); traceability is built when not given."""
     from gate import __version__
     from gate.policy import GATE_METRICS
     from gate.report.evidence import VerdictEvidence
     from gate.report.plots import latency_svg, series_svg, LatencyBar
     from gate.report.templating import render_template, trusted_markup
 
+    from gate.report.traceability import STATUS_LABELS, build_traceability
+
     evidence = VerdictEvidence(verdict)
+    if traceability is None:
+        traceability = build_traceability(verdict, verdict_path)
     suites = [s.name for s in suite_summaries(verdict)]
     labels = [f"{h.version} {h.model}" for h in history] + [f"candidate {verdict.candidate.model.name} "
                                                             f"{verdict.candidate.model.version}"]
@@ -278,5 +295,7 @@ def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, hi
         verdict_file=str(verdict_path), verdict_sha256=sha256_file(verdict_path),
         evidence_problems=evidence.problems,
         prepared_by=prepared_by or "",
+        traceability=traceability, status_labels=STATUS_LABELS,
+        evidence_file=str(evidence_path) if evidence_path is not None else "",
         tsrgate_version=__version__,
     )
