@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from gate.cli.integrations import mlflow_option, tracking_uri
 from gate.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -52,13 +53,19 @@ def print_summary(verdict, out_dir: Path | None) -> None:
 @click.option("--github/--no-github", default=None, help="Emit GitHub annotations and job summary (default: on when GITHUB_ACTIONS=true).")
 @click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database.")
 @click.option("--no-history", is_flag=True, help="Do not record this comparison in the history.")
-def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history) -> None:
+@mlflow_option("Log the comparison as an MLflow run (params, metrics, tags, reports as artifacts).")
+def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history,
+            mlflow_uri) -> None:
     """Compare CANDIDATE results with BASELINE (a results folder or a baseline line); exit 0 pass, 1 fail, 2 error."""
     from gate.compare import compare_results
     from gate.compare.verdict import VERDICT_FILE
     from gate.errors import InputError
     from gate.run import load_gate_config
 
+    if mlflow_uri is not None:
+        from gate.integrations.extras import require_extra
+
+        require_extra("mlflow", "--mlflow")  # before the comparison, not after it
     config = load_gate_config(config_path) if config_path else None
     baseline = baseline or (config.baseline if config else None)
     if baseline is None:
@@ -83,6 +90,11 @@ def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, n
 
         emit_github(verdict, out)
     print_summary(verdict, out)
+    if mlflow_uri is not None:
+        from gate.integrations.mlflow_tracking import log_comparison
+
+        logged = log_comparison(verdict, tracking_uri(mlflow_uri), report_dir=out)
+        click.echo(f"MLflow run {logged.run_id} logged to {logged.tracking_uri}")
     click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)
 
 
