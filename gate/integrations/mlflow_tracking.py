@@ -115,8 +115,24 @@ def comparison_params(verdict: GateVerdict) -> dict[str, str]:
     return params
 
 
+def _suite_backend_summaries(side) -> dict[tuple[str, str], dict[str, float | None]]:
+    """(suite, backend) -> the run's summary metrics, from the side's results folder (empty if it is gone)."""
+    from gate.errors import GateError
+    from gate.run.record import load_run
+
+    try:
+        record = load_run(side.results_path)
+    except GateError:
+        return {}
+    return {(e.suite, e.backend): e.summary for e in record.entries if e.status == "ok"}
+
+
 def comparison_metrics(verdict: GateVerdict) -> dict[str, float]:
-    """AP and AP50 per suite x backend (candidate and delta), rule counts, latency ratios."""
+    """AP and AP50 per suite x backend (candidate, and its delta to the baseline), rule counts, latency ratios.
+
+    Per-backend AP lives in the results folders (a verdict compares accuracy on torch); where the
+    candidate's folder is gone, the verdict's own torch rows are used.
+    """
     metrics: dict[str, float] = {}
     for row in verdict.comparisons:
         if row.status != "ok" or row.candidate is None:
@@ -127,6 +143,17 @@ def comparison_metrics(verdict: GateVerdict) -> dict[str, float]:
                 metrics[_metric_key(f"{row.metric}_delta", row.suite, row.backend)] = row.delta
         elif row.metric in ("latency_p50_ratio", "latency_p99_ratio") and row.backend:
             metrics[_metric_key(row.metric, row.backend)] = row.candidate
+    candidate, baseline = _suite_backend_summaries(verdict.candidate), _suite_backend_summaries(verdict.baseline)
+    for (suite, backend), summary in candidate.items():
+        if suite not in verdict.suites:
+            continue
+        for name in ("ap", "ap50"):
+            value, base = summary.get(name), baseline.get((suite, backend), {}).get(name)
+            if value is None:
+                continue
+            metrics[_metric_key(name, suite, backend)] = value
+            if base is not None:
+                metrics[_metric_key(f"{name}_delta", suite, backend)] = value - base
     for outcome, count in verdict.counts.items():
         metrics[_metric_key("rules", outcome)] = float(count)
     return metrics

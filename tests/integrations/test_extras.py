@@ -40,3 +40,19 @@ def test_missing_extra_is_one_line_and_exit_2(without, run_cli, tmp_path, module
     assert lines == [lines[0]] and lines[0].startswith("error: ")
     assert f"install extra {extra}" in lines[0] and "Traceback" not in result.output
     assert not (tmp_path / "OUT").exists() and not (tmp_path / "x").exists()
+
+
+def test_both_extras_import_in_one_process_in_either_order():
+    """importlib-metadata 8+ broke `import fiftyone` after `import mlflow` (pinned below 8 in the extra)."""
+    import os
+    import subprocess
+
+    from tests.integrations.conftest import require_package
+
+    require_package("fiftyone", "fiftyone")
+    require_package("mlflow", "mlflow")
+    env = dict(os.environ, FIFTYONE_DO_NOT_TRACK="true")
+    for order in ("mlflow, fiftyone", "fiftyone, mlflow"):
+        done = subprocess.run([sys.executable, "-c", f"import {order}"], capture_output=True, text=True, env=env,
+                              timeout=600, check=False)
+        assert done.returncode == 0, f"import {order}: {done.stderr.strip().splitlines()[-1:]}"
