@@ -246,7 +246,7 @@ def export_fiftyone(results: str | Path, out: str | Path, *, baseline: str | Pat
                     suites_dir: str | Path | None = None, data: str | Path | None = None,
                     baselines_dir: str | Path | None = None) -> FiftyOneExport:
     """Write RESULTS (and its baseline's detections and the comparison's tags) as a FiftyOne dataset folder."""
-    fo_sample = require_extra("fiftyone", "the FiftyOne export")
+    fiftyone_module = require_extra("fiftyone", "the FiftyOne export")
     from gate.compare.compare import check_compatible
 
     out = check_output_dir(out, force)
@@ -275,7 +275,7 @@ def export_fiftyone(results: str | Path, out: str | Path, *, baseline: str | Pat
                 sample.setdefault(field, {"_cls": "Detections", "detections": []})
         # Failures first (stable: suite order, then manifest order), so the App opens on them.
         samples.sort(key=lambda s: not s["tags"])
-        _check_with_fiftyone(fo_sample, samples)
+        _check_with_fiftyone(fiftyone_module, samples)
         tag_counts = {tag: sum(tag in s["tags"] for s in samples) for tag in FAILURE_TAGS}
         summary = FiftyOneExport(out=str(out), samples=len(samples), suites=list(chosen), label_fields=fields,
                                  tag_counts=tag_counts, baseline=str(base_folder) if base_folder else None,
