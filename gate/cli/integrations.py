@@ -1,4 +1,4 @@
-"""`tsrgate export fiftyone` and the `--mlflow` option: results handed to FiftyOne and MLflow.
+"""`tsrgate export fiftyone`: results handed to FiftyOne (the `--mlflow` option is in gate/cli/options.py).
 
 `tsrgate export` keeps exporting a model (`tsrgate export MODEL --format onnx|int8`); the group
 below routes any first word that is not one of its named exports to that command.
@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
+from gate.cli.options import baselines_dir_option, location_options
 
 _MODEL_EXPORT = "<model>"  # internal name of the model export (no folder is spelled like this)
 
@@ -52,15 +54,9 @@ def export_group(model_export: click.Command) -> ExportGroup:
 @click.option("--suite", "suites", multiple=True, help="Suite to export (repeatable; default: every compared suite).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Dataset folder to write.")
 @click.option("--force", is_flag=True, help="Replace --out when it exists.")
-@click.option("--cache", type=click.Path(path_type=Path), default=None,
-              help="Cache folder holding rendered suite images (default: $TSRGATE_CACHE or the user cache).")
-@click.option("--suites-dir", type=click.Path(path_type=Path), default=None,
-              help="Suites folder (default: $TSRGATE_SUITES or ./suites).")
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Source dataset when not where the suite spec says.")
-@click.option("--baselines-dir", type=click.Path(path_type=Path), default=None,
-              help="Baselines folder (default: $TSRGATE_BASELINES or ./baselines).")
-def fiftyone_export(results, baseline, suites, out, force, cache, suites_dir, data, baselines_dir) -> None:
+@location_options
+@baselines_dir_option
+def fiftyone_export(results, baseline, suites, out, force, baselines_dir, cache, suites_dir, data) -> None:
     """Write RESULTS (a verdict, a `compare --out` folder or a results folder) as a FiftyOne dataset folder."""
     from gate.integrations.fiftyone_export import export_fiftyone
 
@@ -71,16 +67,3 @@ def fiftyone_export(results, baseline, suites, out, force, cache, suites_dir, da
     click.echo("failure tags: " + ", ".join(f"{tag} {n}" for tag, n in summary.tag_counts.items()))
     for note in summary.notes:
         click.echo(f"note: {note}")
-
-
-def mlflow_option(help_text: str):
-    """`--mlflow [TRACKING_URI]`: the value is optional; alone it means the default local store."""
-    return click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[TRACKING_URI]",
-                        help=help_text + " Without a value: $MLFLOW_TRACKING_URI, else a local SQLite store in "
-                                         "./mlruns (no server). Put it after the positional arguments.")
-
-
-def tracking_uri(value: str) -> str:
-    from gate.integrations.mlflow_tracking import default_tracking_uri
-
-    return value or default_tracking_uri()

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from gate.errors import InputError
 from gate.integrations.extras import require_extra
+from gate.results.backend import REFERENCE_BACKEND
 from gate.storage import check_output_dir, dump_json, staged_dir
 
 DATASET_TYPE = "fiftyone.types.LegacyFiftyOneDataset"
@@ -97,10 +98,11 @@ class _Side:
     """One results folder: its run record and detections per (suite, backend)."""
 
     def __init__(self, name: str, folder: Path):
-        from gate.run.record import load_run
+        from gate.results.opened import ResultsFolder
 
         self.name, self.folder = name, folder
-        self.record = load_run(folder, verify=True)
+        self.results = ResultsFolder.open(folder, verify=True)
+        self.record = self.results.record
 
     def backends(self, suite: str) -> list[str]:
         return [e.backend for e in self.record.entries if e.suite == suite and e.status == "ok"]
@@ -111,13 +113,8 @@ class _Side:
         entry = self.record.entry(suite, backend)
         return {d.image_id: d for d in load_detections(self.folder / entry.predictions_file)}
 
-    def records(self, suite: str, backend: str = "torch"):
-        from gate.eval import MatchRecords
-
-        entry = self.record.entry(suite, backend)
-        if entry is None or entry.status != "ok" or entry.records_file is None:
-            return None
-        return MatchRecords.load(self.folder / entry.records_file)
+    def records(self, suite: str, backend: str = REFERENCE_BACKEND):
+        return self.results.match_records(suite, backend)
 
 
 def _same_detection(d: dict[str, Any], example, image) -> bool:
@@ -147,8 +144,9 @@ def _tag_regressions(samples: dict[int, dict], candidate: _Side, baseline: _Side
             for d in sample["ground_truth"]["detections"]:
                 if d["annotation_id"] == example.gt_annotation_id and tag not in d["tags"]:
                     d["tags"].append(tag)
-        if example.predicted_bbox is not None and "candidate_torch" in sample:
-            for d in sample["candidate_torch"]["detections"]:
+        reference_field = label_field(candidate.name, REFERENCE_BACKEND)
+        if example.predicted_bbox is not None and reference_field in sample:
+            for d in sample[reference_field]["detections"]:
                 if _same_detection(d, example, images[example.image_id]) and tag not in d["tags"]:
                     d["tags"].append(tag)
 
@@ -157,11 +155,11 @@ def _tag_disagreements(samples: dict[int, dict], candidate: _Side, suite: str,
                        detections: dict[str, dict[int, Any]]) -> None:
     from gate.backends.consistency import compare_detections
 
-    if "torch" not in detections:
+    if REFERENCE_BACKEND not in detections:
         return
-    reference = list(detections["torch"].values())
+    reference = list(detections[REFERENCE_BACKEND].values())
     for backend, dets in detections.items():
-        if backend == "torch":
+        if backend == REFERENCE_BACKEND:
             continue
         result = compare_detections(reference, list(dets.values()), backend=backend,
                                     score_threshold=candidate.record.model.score_threshold,
@@ -226,8 +224,8 @@ def _resolve_sides(results: Path, baseline: str | Path | None, baselines_dir) ->
     """RESULTS is a verdict (file or `compare --out` folder) or a run results folder (+ optional --baseline)."""
     from gate.compare import load_verdict
     from gate.compare.compare import resolve_results
-    from gate.compare.verdict import VERDICT_FILE
     from gate.results import RESULTS_INDEX
+    from gate.results.verdict import VERDICT_FILE
 
     verdict_file = results / VERDICT_FILE if results.is_dir() else results
     if results.is_dir() and (results / RESULTS_INDEX).is_file():

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from gate.compare.verdict import GateVerdict
 from gate.errors import InputError
 from gate.integrations.extras import require_extra
+from gate.results.verdict import GateVerdict
 
 EXPERIMENT = "tsrgate"
 DEFAULT_STORE_DIR = "mlruns"
@@ -107,7 +107,7 @@ def comparison_params(verdict: GateVerdict) -> dict[str, str]:
         params[f"{side_name}.weights_sha256"] = side.model.weights_sha256
         params[f"{side_name}.card_sha256"] = side.model.card_sha256
         params[f"{side_name}.results_index_sha256"] = side.results_index_sha256
-        params[f"{side_name}.backends"] = ",".join(f"{b['name']}:{b['status']}" for b in side.backends)
+        params[f"{side_name}.backends"] = ",".join(f"{b.name}:{b.status}" for b in side.backends)
     for suite in verdict.candidate.suites:
         if suite.name in verdict.suites:
             params[f"suite.{suite.name}.version"] = suite.version
@@ -118,10 +118,10 @@ def comparison_params(verdict: GateVerdict) -> dict[str, str]:
 def _suite_backend_summaries(side) -> dict[tuple[str, str], dict[str, float | None]]:
     """(suite, backend) -> the run's summary metrics, from the side's results folder (empty if it is gone)."""
     from gate.errors import GateError
-    from gate.run.record import load_run
+    from gate.results.opened import ResultsFolder
 
     try:
-        record = load_run(side.results_path)
+        record = ResultsFolder.open(side.results_path).record
     except GateError:
         return {}
     return {(e.suite, e.backend): e.summary for e in record.entries if e.status == "ok"}
@@ -141,8 +141,6 @@ def comparison_metrics(verdict: GateVerdict) -> dict[str, float]:
             metrics[_metric_key(row.metric, row.suite, row.backend)] = row.candidate
             if row.delta is not None:
                 metrics[_metric_key(f"{row.metric}_delta", row.suite, row.backend)] = row.delta
-        elif row.metric in ("latency_p50_ratio", "latency_p99_ratio") and row.backend:
-            metrics[_metric_key(row.metric, row.backend)] = row.candidate
     candidate, baseline = _suite_backend_summaries(verdict.candidate), _suite_backend_summaries(verdict.baseline)
     for (suite, backend), summary in candidate.items():
         if suite not in verdict.suites:
@@ -154,6 +152,9 @@ def comparison_metrics(verdict: GateVerdict) -> dict[str, float]:
             metrics[_metric_key(name, suite, backend)] = value
             if base is not None:
                 metrics[_metric_key(f"{name}_delta", suite, backend)] = value - base
+    for backend, ratios in verdict.latency.backends.items():
+        metrics[_metric_key("latency_p50_ratio", backend)] = ratios.latency_p50_ratio
+        metrics[_metric_key("latency_p99_ratio", backend)] = ratios.latency_p99_ratio
     for outcome, count in verdict.counts.items():
         metrics[_metric_key("rules", outcome)] = float(count)
     return metrics
@@ -204,7 +205,7 @@ def baseline_alias(line: str) -> str:
 
 def model_files(model_dir: str | Path, weights_sha256: str) -> list[Path]:
     """The card and weights of a model folder, refused unless its weights are the promoted ones."""
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
 
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -219,7 +220,7 @@ def model_files(model_dir: str | Path, weights_sha256: str) -> list[Path]:
 
 def check_registrable(results: str | Path) -> None:
     """Refuse early (before a promotion) what `register_baseline` would refuse: no extra, no model files."""
-    from gate.run.record import load_run
+    from gate.results.opened import load_run
 
     require_extra("mlflow", "MLflow registration")
     record = load_run(results)
@@ -229,7 +230,7 @@ def check_registrable(results: str | Path) -> None:
 def register_baseline(results: str | Path, line: str, baseline_version: str, tracking_uri: str, *,
                       signed_by: str = "", experiment: str = EXPERIMENT) -> RegisteredBaseline:
     """Register the promoted results' model as a new version of registered model `line`, alias `baseline-<line>`."""
-    from gate.run.record import load_run
+    from gate.results.opened import load_run
 
     record = load_run(results)
     files = model_files(record.model.path, record.model.weights_sha256)

@@ -17,9 +17,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from gate.compare.verdict import GateVerdict, PolicyProvenance
 from gate.errors import InputError
 from gate.policy import Policy, RuleOutcome, load_policy
+from gate.results.verdict import GateVerdict, PolicyProvenance
 from gate.storage import atomic_write_json, sha256_file
 
 TRACEABILITY_FORMAT = 1

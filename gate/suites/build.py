@@ -27,7 +27,7 @@ from gate import __version__
 from gate.data.coco import CocoImage
 from gate.errors import InputError, IntegrityError, RefusedError
 from gate.storage import atomic_write_bytes, sha256_bytes, sha256_file, staged_dir
-from gate.suites import locations
+from gate import locations
 from gate.suites.manifest import (
     MANIFEST_FILE,
     SPEC_FILE,

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gate.data.coco import TagValue
 from gate.errors import InputError, describe_validation_error
 from gate.storage import canonical_json, sha256_bytes
-from gate.suites.transforms.registry import TRANSFORMS, get_transform
+from gate.suites.transforms.registry import get_transform
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -275,7 +275,3 @@ def load_spec(path: str | Path) -> LoadedSpec:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise InputError(f"not valid YAML{where} ({problem})", path=path) from None
     return parse_spec(raw, path)
-
-
-def known_transform_names() -> list[str]:
-    return sorted(TRANSFORMS)

@@ -12,7 +12,7 @@ import pytest
 from gate.compare import load_verdict
 from gate.eval import MatchRecords, regression_examples
 from gate.run.detections_store import load_detections
-from gate.run.record import load_run
+from gate.results.opened import load_run
 from gate.suites import open_suite
 from tests.integrations.conftest import require_package
 

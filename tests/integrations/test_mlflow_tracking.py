@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gate.compare import load_verdict
-from gate.run.record import load_run
+from gate.results.opened import load_run
 from tests.integrations.conftest import require_package
 
 
@@ -144,7 +144,8 @@ def test_promote_refuses_before_promoting_when_the_model_is_gone(report_gate, ru
     import shutil
 
     from gate.results import RESULTS_INDEX, seal_results_folder
-    from gate.run.record import RUN_FILE, load_run
+    from gate.results.opened import load_run
+    from gate.results.record import RUN_FILE
     from gate.storage import atomic_write_json
 
     copy = tmp_path / "results"

@@ -90,7 +90,7 @@ def test_one_requirement_id_with_two_texts_is_a_policy_error(tmp_path):
 
 
 def test_release_policy_rules_all_name_a_requirement():
-    from gate.report.signoff import release_policy_path
+    from gate.signoff import release_policy_path
 
     policy, _ = load_policy(release_policy_path())
     assert all(rule.requirement is not None for rule in policy.rules)
