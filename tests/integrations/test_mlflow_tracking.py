@@ -9,6 +9,7 @@ import pytest
 
 from gate.compare import load_verdict
 from gate.results.opened import load_run
+from tests.absent_backend import ABSENT
 from tests.integrations.conftest import require_package
 
 
@@ -48,7 +49,7 @@ def test_compare_logs_params_metrics_tags_and_reports(report_gate, run_cli, clie
     assert params["baseline.weights_sha256"] == verdict.baseline.model.weights_sha256
     assert params["candidate.card_sha256"] == verdict.candidate.model.card_sha256
     assert params["policy.sha256"] == verdict.policy.sha256 and params["policy.name"] == verdict.policy.name
-    assert params["candidate.backends"] == "torch:ok,onnx:ok,tensorrt:unavailable"
+    assert params["candidate.backends"] == f"torch:ok,onnx:ok,{ABSENT}:unavailable"
     for suite in verdict.candidate.suites:
         assert params[f"suite.{suite.name}.version"] == suite.version
         assert params[f"suite.{suite.name}.manifest_sha256"] == suite.manifest_sha256
@@ -69,7 +70,7 @@ def test_compare_logs_params_metrics_tags_and_reports(report_gate, run_cli, clie
                     entry.summary[name] - base[name], abs=1e-12)
                 logged += 1
     assert logged == 2 * 2 * 2  # AP and AP50 x 2 suites x torch and onnx
-    assert not any(key.endswith("/tensorrt") for key in metrics)  # not run: no number
+    assert not any(key.endswith(f"/{ABSENT}") for key in metrics)  # not run: no number
     for outcome, count in verdict.counts.items():
         assert metrics[f"rules/{outcome}"] == count
 

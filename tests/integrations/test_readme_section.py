@@ -16,6 +16,7 @@ import yaml
 
 from gate.baselines import BaselineStore
 from tests.conftest import REPO_ROOT
+from tests.absent_backend import ABSENT
 from tests.integrations.conftest import require_package
 
 SECTION = "## Use with FiftyOne / MLflow"
@@ -53,7 +54,7 @@ def test_the_section_commands_run(report_gate, run_cli, tmp_path, monkeypatch):
     (tmp_path / "models" / "synth-candidate").symlink_to(report_gate.candidate_model)
     BaselineStore(tmp_path / "baselines").promote(report_gate.baseline_results, "synth", signed_by="Owner")
     (tmp_path / "tsrgate.yaml").write_text(yaml.safe_dump({
-        "suites": ["shapes-clean", "shapes-night"], "backends": ["torch", "onnx", "tensorrt"], "baseline": "synth",
+        "suites": ["shapes-clean", "shapes-night"], "backends": ["torch", "onnx", ABSENT], "baseline": "synth",
         "latency": {"warmup": 1, "runs": 2, "images": 2}}))
 
     dataset_name = None
@@ -62,7 +63,7 @@ def test_the_section_commands_run(report_gate, run_cli, tmp_path, monkeypatch):
         if words[0] == "tsrgate":
             if words[1] == "signoff":
                 # Here on the fixture's two suites and three backends, reusing the candidate's results, untimed.
-                words += ["--suites", "shapes-clean,shapes-night", "--backends", "torch,onnx,tensorrt", "--no-latency",
+                words += ["--suites", "shapes-clean,shapes-night", "--backends", f"torch,onnx,{ABSENT}", "--no-latency",
                           "--results", "results/candidate"]
             result = run_cli(*words[1:])
             # compare and signoff exit 1 on the fixture's failing candidate; anything else must succeed.

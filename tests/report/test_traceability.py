@@ -11,6 +11,7 @@ from gate.errors import InputError
 from gate.policy import load_policy
 from gate.report.traceability import TraceabilityMatrix, build_traceability
 from gate.storage import sha256_file
+from tests.absent_backend import ABSENT
 from tests.gate_fixtures import write_policy
 
 RULES = [
@@ -23,8 +24,8 @@ RULES = [
     # A floor nobody can miss: passes.
     {"id": "floor", "metric": "ap", "scope": {"suites": "all", "backends": ["torch"]}, "check": {"min_value": 0.0},
      "requirement": {"id": "REQ-B", "text": "AP is a number."}},
-    # TensorRT does not run here: not verified.
-    {"id": "trt", "metric": "backend_ap_delta", "scope": {"suites": "all", "backends": ["tensorrt"]},
+    # The absent test backend runs nowhere: not verified.
+    {"id": "trt", "metric": "backend_ap_delta", "scope": {"suites": "all", "backends": [ABSENT]},
      "check": {"max_value": 0.03}, "requirement": {"id": "REQ-C", "text": "Every deployment form matches torch."}},
     {"id": "untraced", "metric": "ap", "scope": {"suites": "all", "backends": ["torch"]}, "check": {"min_value": 0.0}},
 ]
