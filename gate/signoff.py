@@ -17,6 +17,7 @@ from gate.errors import InputError
 from gate.policy import default_policy_path
 from gate.report.history import model_history
 from gate.report.signoff import SignoffPlan, baseline_history_rows, render_signoff
+from gate.report.traceability import build_traceability
 from gate.results.backend import REFERENCE_BACKEND
 from gate.results.verdict import GateVerdict
 from gate.storage import atomic_write_text
@@ -68,6 +69,7 @@ class SignoffOutcome:
     results_path: Path
     results_reused: bool
     plan: SignoffPlan
+    evidence_path: Path | None = None
 
 
 def prepare_signoff(
@@ -88,12 +90,14 @@ def prepare_signoff(
     latency: bool = True,
     threads: int | None = None,
     record_history: bool = True,
+    evidence_path: str | Path | None = None,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> SignoffOutcome:
     """Run (or reuse), compare under the release policy, and write the sign-off HTML and its verdict JSON.
 
     With `record_history` the run (once: a reused run is not recorded again) and the comparison are recorded
-    in the history database first, so the document's trend includes this candidate.
+    in the history database first, so the document's trend includes this candidate. With `evidence_path` the
+    requirement traceability table is also written there as JSON (for a safety case).
     """
     from gate.baselines import BaselineStore
     from gate.cards.card import load_card
@@ -104,6 +108,8 @@ def prepare_signoff(
     model_dir, out = Path(model_dir), Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError("the sign-off document is HTML: give --out a .html file name", path=out)
+    if evidence_path is not None and (Path(evidence_path).suffix.lower() != ".json" or Path(evidence_path).is_dir()):
+        raise InputError("the traceability evidence is JSON: give --evidence a .json file name", path=evidence_path)
     card = load_card(model_dir, verify_weights=True)
     store = BaselineStore(baselines_dir)
     baseline_results = store.results_path(line)
@@ -122,11 +128,16 @@ def prepare_signoff(
     policy = Path(policy_path) if policy_path else release_policy_path()
     verdict = gate_results(results, baseline_results, policy_path=policy, latency=latency, verdict_path=verdict_path,
                            history_db=history_db, record_history=record_history, log=log)
+    traceability = build_traceability(verdict, verdict_path)
+    if evidence_path is not None:
+        traceability.save(evidence_path)
     html = render_signoff(verdict, line=line, baseline_version=store.current_version(line) or "?",
                           history=baseline_history_rows(store, line), verdict_path=verdict_path,
                           trend=model_history(sorted({verdict.candidate.model.name, verdict.baseline.model.name}),
                                               history_db, line=line),
-                          plan=plan, prepared_by=prepared_by)
+                          plan=plan, prepared_by=prepared_by, traceability=traceability,
+                          evidence_path=evidence_path)
     atomic_write_text(out, html)
     return SignoffOutcome(verdict=verdict, html_path=out, verdict_path=verdict_path, results_path=results,
-                          results_reused=reused, plan=plan)
+                          results_reused=reused, plan=plan,
+                          evidence_path=Path(evidence_path) if evidence_path is not None else None)

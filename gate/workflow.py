@@ -1,4 +1,5 @@
-"""The gate workflow, written once: run (or reuse) -> compare -> save the verdict -> reports -> history -> CI.
+"""The gate workflow, written once: run (or reuse) -> compare -> save the verdict -> reports -> history -> CI
+(-> an MLflow run, when asked).
 
 `tsrgate compare`, `tsrgate demo` and `tsrgate signoff` differ only in what they feed in (which
 models, suites, policy and baseline) and what they write around the verdict; the steps and their
@@ -106,11 +107,20 @@ def gate_results(
     history_db: str | Path | None = None,
     record_history: bool = True,
     github: bool = False,
+    mlflow_uri: str | None = None,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> GateVerdict:
-    """Compare, then save the verdict, write the reports, record the comparison and emit CI annotations."""
+    """Compare, then save the verdict, write the reports, record the comparison and emit CI annotations.
+
+    With `mlflow_uri` (a tracking URI) the verdict and the reports written are also logged as an MLflow run;
+    the `mlflow` extra is checked before the comparison, so a missing extra costs no comparison.
+    """
     from gate.compare import compare_results
 
+    if mlflow_uri is not None:
+        from gate.integrations.extras import require_extra
+
+        require_extra("mlflow", "--mlflow")
     verdict = compare_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
                               latency=latency, log=log)
     if verdict_path is not None:
@@ -130,4 +140,9 @@ def gate_results(
         from gate.report.github import emit_github
 
         emit_github(verdict, reports_dir)
+    if mlflow_uri is not None:
+        from gate.integrations.mlflow_tracking import log_comparison
+
+        logged = log_comparison(verdict, mlflow_uri, report_dir=reports_dir)
+        log(f"MLflow run {logged.run_id} logged to {logged.tracking_uri}")
     return verdict

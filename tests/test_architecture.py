@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("gate.baselines",),  # promoted baselines
     ("gate.compare",),  # results against a baseline under a policy -> verdict
     ("gate.report",),  # HTML / Markdown / JUnit / sign-off from a verdict
+    ("gate.integrations",),  # results handed to other tools: FiftyOne datasets, MLflow runs and registry
     ("gate.workflow",),  # run or reuse -> compare -> save the verdict -> reports -> history -> CI annotations
     ("gate.demo", "gate.signoff"),  # the two fixed uses of the workflow: the demo and the release sign-off
     ("gate.cli",),  # parse, call one library function, print, set the exit code

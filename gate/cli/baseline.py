@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gate.cli.options import baselines_dir_option
+from gate.cli.options import baselines_dir_option, mlflow_option, tracking_uri
 from gate.storage import dump_json
 
 
@@ -29,12 +29,24 @@ def baseline() -> None:
 @click.option("--signed-by", default=None, help="Who signs the promotion (default: git user.name or $USER).")
 @click.option("--note", default="", help="Free text stored in the sign-off record.")
 @baselines_dir_option
-def promote(results, line, force, verdict_path, signed_by, note, baselines_dir) -> None:
+@mlflow_option("Also register the model in the MLflow registry (model `LINE`, alias `baseline-LINE`).")
+def promote(results, line, force, verdict_path, signed_by, note, baselines_dir, mlflow_uri) -> None:
     """Store RESULTS (a sealed results folder) as the baseline of a model line."""
+    if mlflow_uri is not None:
+        from gate.integrations.mlflow_tracking import check_registrable
+
+        check_registrable(results)  # before promoting: a promotion the registry cannot follow is refused
     version = _store(baselines_dir).promote(
         results, line, force=force, signed_by=signed_by, verdict_path=verdict_path, note=note
     )
     click.echo(f"promoted {results} as baseline {line}/{version.version} (signed by {version.signoff.signed_by})")
+    if mlflow_uri is not None:
+        from gate.integrations.mlflow_tracking import register_baseline
+
+        entry = register_baseline(version.results_path, line, version.version, tracking_uri(mlflow_uri),
+                                  signed_by=version.signoff.signed_by)
+        click.echo(f"MLflow: registered model {entry.model_name!r} version {entry.version}, alias {entry.alias!r} "
+                   f"({entry.run.tracking_uri})")
 
 
 @baseline.command("list")

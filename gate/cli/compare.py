@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gate.cli.options import baselines_dir_option, history_db_option
+from gate.cli.options import baselines_dir_option, history_db_option, mlflow_option, tracking_uri
 from gate.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -55,7 +55,9 @@ def print_summary(verdict, out_dir: Path | None) -> None:
 @click.option("--github/--no-github", default=None, help="Emit GitHub annotations and job summary (default: on when GITHUB_ACTIONS=true).")
 @history_db_option
 @click.option("--no-history", is_flag=True, help="Do not record this comparison in the history.")
-def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history) -> None:
+@mlflow_option("Log the comparison as an MLflow run (params, metrics, tags, reports as artifacts).")
+def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history,
+            mlflow_uri) -> None:
     """Compare CANDIDATE results with BASELINE (a results folder or a baseline line); exit 0 pass, 1 fail, 2 error."""
     from gate.errors import InputError
     from gate.results.config import load_gate_config
@@ -72,6 +74,7 @@ def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, n
     verdict = gate_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
                            latency=not no_latency, verdict_path=out / VERDICT_FILE if out is not None else None,
                            reports_dir=out, history_db=history_db, record_history=not no_history, github=github,
+                           mlflow_uri=tracking_uri(mlflow_uri) if mlflow_uri is not None else None,
                            log=lambda m: click.echo(m, err=True))
     print_summary(verdict, out)
     click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)

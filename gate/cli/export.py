@@ -122,4 +122,7 @@ def debug_int8(model_dir, opset, batch, calibration_images, calibration_method, 
         click.echo(f"wrote {out}")
 
 
-COMMANDS = [export, debug]
+# `tsrgate export fiftyone ...` joins the model export in one group (gate/cli/integrations.py).
+from gate.cli.integrations import export_group  # noqa: E402
+
+COMMANDS = [export_group(export), debug]

@@ -38,3 +38,16 @@ def location_options(command):
     for option in (data_option, suites_dir_option, cache_option):
         command = option(command)
     return command
+
+
+def mlflow_option(help_text: str):
+    """`--mlflow [TRACKING_URI]`: the value is optional; alone it means the default local store."""
+    return click.option("--mlflow", "mlflow_uri", is_flag=False, flag_value="", default=None, metavar="[TRACKING_URI]",
+                        help=help_text + " Without a value: $MLFLOW_TRACKING_URI, else a local SQLite store in "
+                                         "./mlruns (no server). Put it after the positional arguments.")
+
+
+def tracking_uri(value: str) -> str:
+    from gate.integrations.mlflow_tracking import default_tracking_uri
+
+    return value or default_tracking_uri()

@@ -111,9 +111,12 @@ def _results_report(folder: Path, fmt: str) -> str:
 @click.option("--no-latency", is_flag=True, help="Do not re-time candidate and baseline interleaved.")
 @click.option("--no-history", is_flag=True, help="Do not record the run and comparison in the history.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr (the verdict lines still print).")
+@click.option("--evidence", "evidence_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the requirement traceability (requirement -> rules -> scopes -> outcome -> "
+                   "evidence hashes) as JSON here, for a safety case.")
 @_with_locations
 def signoff(model, line, out, suites, backends, results_dir, policy_path, baselines_dir, prepared_by, threads,
-            no_latency, no_history, quiet, cache, suites_dir, data, history_db) -> None:
+            no_latency, no_history, quiet, evidence_path, cache, suites_dir, data, history_db) -> None:
     """Run MODEL on every shipped suite and backend, compare with the line's baseline, write the sign-off HTML."""
     from gate.errors import EXIT_FINDINGS, EXIT_OK
     from gate.signoff import prepare_signoff
@@ -122,7 +125,7 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
         model, line, out, suites=split_list(suites), backends=split_list(backends), results_dir=results_dir,
         policy_path=policy_path, baselines_dir=baselines_dir, cache=cache, suites_dir=suites_dir, data=data,
         history_db=history_db, prepared_by=prepared_by, latency=not no_latency, threads=threads,
-        record_history=not no_history, log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)),
+        record_history=not no_history, evidence_path=evidence_path, log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)),
     )
     verdict = outcome.verdict
     c = verdict.counts
@@ -133,6 +136,8 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
             click.echo(f"  {b.summary}")
     click.echo(f"results: {outcome.results_path}{' (reused)' if outcome.results_reused else ''}")
     click.echo(f"sign-off document written to {outcome.html_path} (verdict: {outcome.verdict_path})")
+    if outcome.evidence_path is not None:
+        click.echo(f"requirement traceability written to {outcome.evidence_path}")
     click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)
 
 

@@ -5,7 +5,7 @@ Owns: the policy schema and its loader, the gate metrics and their directions, a
 """
 
 from gate.policy.metrics import GATE_METRICS, GateMetric
-from gate.policy.schema import Check, Policy, Rule, Scope, load_policy, default_policy_path
+from gate.policy.schema import Check, Policy, Requirement, Rule, Scope, load_policy, default_policy_path
 from gate.policy.evaluate import MetricComparison, RuleOutcome, apply_policy
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "GateMetric",
     "Check",
     "Policy",
+    "Requirement",
     "Rule",
     "Scope",
     "load_policy",

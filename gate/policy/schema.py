@@ -57,6 +57,15 @@ class Check(BaseModel):
         return self.max_drop is not None or self.max_relative_drop is not None or self.min_gain is not None
 
 
+class Requirement(BaseModel):
+    """The requirement a rule gives evidence for (traced in the sign-off: requirement -> rules -> outcome)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +84,7 @@ class Rule(BaseModel):
     # The multiplicity family this rule leaves (e.g. a safety rule that must never be diluted by the
     # family's size): its test then runs alone at the policy's alpha.
     opt_out: str | None = None
+    requirement: Requirement | None = None
 
     @field_validator("metric")
     @classmethod
@@ -145,6 +155,18 @@ class Policy(BaseModel):
             if rule.opt_out is not None and rule.opt_out != self.multiplicity.family:
                 raise ValueError(f"rules.{index}.opt_out: rule {rule.id!r} opts out of family {rule.opt_out!r}, "
                                  f"which does not exist (the policy's family is {self.multiplicity.family!r})")
+        return self
+
+    @model_validator(mode="after")
+    def _one_text_per_requirement(self) -> Policy:
+        texts: dict[str, tuple[str, str]] = {}
+        for rule in self.rules:
+            if rule.requirement is None:
+                continue
+            first = texts.setdefault(rule.requirement.id, (rule.requirement.text, rule.id))
+            if first[0] != rule.requirement.text:
+                raise ValueError(f"requirement {rule.requirement.id!r} has different texts in rules "
+                                 f"{first[1]!r} and {rule.id!r}")
         return self
 
 

@@ -87,16 +87,20 @@ def suite_summaries(verdict: GateVerdict) -> list[SuiteSummary]:
 
 
 def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, history: list[BaselineVersionRow],
-                   verdict_path: Path, trend: TrendSection, plan: SignoffPlan, prepared_by: str | None = None) -> str:
-    """The sign-off HTML (self-contained, like the verdict report)."""
+                   verdict_path: Path, trend: TrendSection, plan: SignoffPlan, prepared_by: str | None = None,
+                   traceability=None, evidence_path: str | Path | None = None) -> str:
+    """The sign-off HTML (self-contained, like the verdict report); traceability is built when not given."""
     from gate import __version__
     from gate.policy import GATE_METRICS
     from gate.report.html import latency_bars
     from gate.report.plots import latency_svg, series_svg
     from gate.report.templating import render_template, trusted_markup
+    from gate.report.traceability import STATUS_LABELS, build_traceability
     from gate.report.view import ReportView
 
     view = ReportView(verdict)
+    if traceability is None:
+        traceability = build_traceability(verdict, verdict_path)
     suites = [s.name for s in suite_summaries(verdict)]
     labels = [f"{h.version} {h.model}" for h in history] + [f"candidate {verdict.candidate.model.name} "
                                                             f"{verdict.candidate.model.version}"]
@@ -126,5 +130,7 @@ def render_signoff(verdict: GateVerdict, *, line: str, baseline_version: str, hi
         verdict_file=str(verdict_path), verdict_sha256=sha256_file(verdict_path),
         evidence_problems=view.evidence.problems,
         prepared_by=prepared_by or "",
+        traceability=traceability, status_labels=STATUS_LABELS,
+        evidence_file=str(evidence_path) if evidence_path is not None else "",
         tsrgate_version=__version__,
     )

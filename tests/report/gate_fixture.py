@@ -93,8 +93,17 @@ def derive_model(source: Path, out: Path, name: str, version: str, suppress: int
     return out
 
 
+_BUILT: dict[str, GateFixture] = {}  # one build per test session, shared by every package's tests
+
+
 def build_gate_fixture(tmp_path_factory) -> GateFixture:
-    """Suites, two models, two results folders and their verdict under one tmp folder."""
+    """Suites, two models, two results folders and their verdict under one tmp folder (built once)."""
+    if "fixture" not in _BUILT:
+        _BUILT["fixture"] = _build_gate_fixture(tmp_path_factory)
+    return _BUILT["fixture"]
+
+
+def _build_gate_fixture(tmp_path_factory) -> GateFixture:
     from gate.compare import compare_results
     from gate.run import GateConfig, run_model
 

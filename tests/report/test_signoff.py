@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -71,6 +72,32 @@ def test_signoff_writes_the_document_then_reuses_the_results(run_cli, report_gat
     assert "reusing " not in quiet.output  # the progress lines are what --quiet silences
 
 
+def test_signoff_traces_requirements_in_the_document_and_the_evidence_json(run_cli, report_gate, line, tmp_path):
+    result = _signoff(run_cli, report_gate, line, tmp_path, "--evidence", tmp_path / "evidence.json")
+    assert result.exit_code == 1, result.output
+    assert f"requirement traceability written to {tmp_path / 'evidence.json'}" in result.output
+    evidence = json.loads((tmp_path / "evidence.json").read_text(encoding="utf-8"))
+    verdict = load_verdict(tmp_path / "signoff.verdict.json")
+    assert evidence["kind"] == "tsrgate_traceability"
+    assert evidence["verdict"]["sha256"] == sha256_file(tmp_path / "signoff.verdict.json")
+    assert evidence["candidate"]["weights_sha256"] == verdict.candidate.model.weights_sha256
+    requirements = {r["id"]: r for r in evidence["requirements"]}
+    # Every release rule names a requirement; the planted regression fails the overall-accuracy one.
+    assert sum(len(r["rules"]) for r in requirements.values()) == len({o.rule_id for o in verdict.outcomes})
+    assert requirements["REQ-TSR-001"]["status"] == "fail"
+    assert requirements["REQ-TSR-007"]["status"] in ("not_verified", "fail", "warn")  # tensorrt did not run
+    failing_rules = {o.rule_id for o in verdict.failing()}
+    traced_failing = {r["rule_id"] for req in requirements.values() for r in req["rules"] if r["status"] == "fail"}
+    assert traced_failing == failing_rules
+    html = (tmp_path / "signoff.html").read_text(encoding="utf-8")
+    table = html[html.index('id="traceability"'):html.index('id="signoff"')]
+    for req in requirements.values():
+        assert req["id"] in table
+    assert evidence["verdict"]["sha256"] in table and "suite-ap50" in table
+    for suite in verdict.candidate.suites:
+        assert suite.manifest_sha256[:12] in table
+
+
 def test_changed_suite_set_is_not_reused(run_cli, report_gate, line, tmp_path):
     first = _signoff(run_cli, report_gate, line, tmp_path, "--suites", "shapes-clean")
     assert first.exit_code in (0, 1), first.output
@@ -83,6 +110,7 @@ def test_changed_suite_set_is_not_reused(run_cli, report_gate, line, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--line", "no-such-line"], "no baseline for line 'no-such-line'"),
     (["--suites", "not-in-baseline"], "the baseline has no results on suite(s) not-in-baseline"),
+    (["--evidence", "evidence.txt"], "the traceability evidence is JSON"),
 ])
 def test_bad_signoff_inputs_are_one_line_errors(run_cli, report_gate, line, tmp_path, args, message):
     base = ["signoff", report_gate.candidate_model, "--out", tmp_path / "s.html", "--baselines-dir",
