@@ -223,6 +223,12 @@ class Recipe(_Strict):
         for selector in data["splits"].values():
             if selector is not None and selector.get("seeded") is None:
                 selector.pop("seeded", None)
+        # Card settings added for other detector families, left out at their defaults for the same reason.
+        model = data.get("model") or {}
+        if (model.get("preprocessing") or {}).get("stride", 0) is None:
+            model["preprocessing"].pop("stride")
+        if (model.get("postprocessing") or {}).get("nms_iou") == PostprocessingSpec.model_fields["nms_iou"].default:
+            model["postprocessing"].pop("nms_iou")
         return data
 
     def sha256(self) -> str:

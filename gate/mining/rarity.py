@@ -60,14 +60,14 @@ def counts_from_dataset(card: ModelCard, dataset: DetectionDataset, split: Split
 
 def counts_from_generated_world(card: ModelCard) -> dict[str, int] | None:
     """Training boxes per class of a model trained on the generated world, re-planned from its seed."""
-    from gate.data.synth import GENERATOR, WORLD_VERSION, plan_scene, synth_categories
+    from gate.data.synth import GENERATOR, SAME_SCENES_VERSIONS, plan_scene, synth_categories
     from gate.data.synth.world import DEFAULT_HEIGHT, DEFAULT_WIDTH
 
     if card.training is None:
         return None
     data = card.training.data
     info = data.dataset_info
-    if info.get("generator") != GENERATOR or str(info.get("world_version")) != WORLD_VERSION:
+    if info.get("generator") != GENERATOR or str(info.get("world_version")) not in SAME_SCENES_VERSIONS:
         return None
     try:
         seed, images = int(info["seed"]), int(info["images"])

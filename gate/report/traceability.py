@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gate.errors import InputError
-from gate.policy import Policy, RuleOutcome, load_policy
+from gate.policy import Policy, Rule, RuleOutcome, load_policy
 from gate.results.verdict import GateVerdict, PolicyProvenance
 from gate.storage import atomic_write_json, sha256_file
 
@@ -111,6 +111,14 @@ def _model(side) -> ModelEvidence:
                          card_sha256=side.model.card_sha256, results_index_sha256=side.results_index_sha256)
 
 
+
+def _declared_scope(rule: Rule) -> dict:
+    """The rule's scope as written: names per field; `optional` only when set (as text, like the rest)."""
+    scope = rule.scope.model_dump(mode="json", exclude_none=True, exclude={"optional"})
+    if rule.scope.optional:
+        scope["optional"] = "yes"
+    return scope
+
 def _rule_trace(rule, outcomes: list[RuleOutcome], suites: dict[str, SuiteEvidence]) -> RuleTrace:
     counts: dict[str, int] = {}
     for o in outcomes:
@@ -118,7 +126,7 @@ def _rule_trace(rule, outcomes: list[RuleOutcome], suites: dict[str, SuiteEviden
     used = sorted({o.suite for o in outcomes if o.suite in suites})
     return RuleTrace(
         rule_id=rule.id, description=rule.description, metric=rule.metric, severity=rule.severity,
-        declared_scope=rule.scope.model_dump(mode="json", exclude_none=True),
+        declared_scope=_declared_scope(rule),
         status=_status([o.outcome for o in outcomes]), counts=counts,
         scopes=[ScopeTrace(scope=o.scope_label, outcome=o.outcome, value=o.value, baseline=o.baseline, delta=o.delta,
                            ci_low=o.ci_low, ci_high=o.ci_high, reason=o.reason) for o in outcomes],

@@ -33,6 +33,10 @@ from gate.storage import staged_dir
 # transcendental function, matrix product and linear solve goes through gate.data.portable_math, so the
 # pixels no longer depend on the CPU (version 1 rendered one `clean` image differently on AMD EPYC).
 WORLD_VERSION = "2"
+# World versions whose scenes (layouts, classes, boxes, tags) are identical to the current one: only pixels
+# changed, so a model trained on them has the same training boxes (checked: world v1 and v2 of seed 0
+# have byte-identical images, annotations and categories lists).
+SAME_SCENES_VERSIONS = frozenset({"1", "2"})
 GENERATOR = "tsrgate.data.synth"
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 512, 320
 JPEG_QUALITY = 90
