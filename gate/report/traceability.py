@@ -25,10 +25,11 @@ from gate.storage import atomic_write_json, sha256_file
 TRACEABILITY_FORMAT = 1
 
 # A requirement's status is its worst rule outcome. "not_verified" means nothing failed or warned
-# but some scope could not be judged (a backend that did not run, too few instances).
+# but some scope could not be judged (a backend that did not run, too few instances, or a test too weak
+# to see a regression of the allowed size: "cannot detect").
 TraceStatus = Literal["fail", "warn", "not_verified", "pass"]
 STATUS_LABELS = {"fail": "FAIL", "warn": "WARN", "not_verified": "not verified", "pass": "pass"}
-_RANK = {"fail": 0, "warn": 1, "not_run": 2, "insufficient_support": 2, "pass": 3}
+_RANK = {"fail": 0, "warn": 1, "not_run": 2, "insufficient_support": 2, "cannot_detect": 2, "pass": 3}
 
 
 class ScopeTrace(BaseModel):

@@ -62,7 +62,10 @@ def model(tmp_path_factory) -> Path:
     shutil.copytree(trained_model(tmp_path_factory), out)
     card = load_card(out)
     postprocessing = card.postprocessing.model_copy(update={"operating_threshold": 0.1})
-    save_card(card.model_copy(update={"class_names": RENAMED_CLASSES, "postprocessing": postprocessing}), out)
+    renamed = dict(zip(card.class_names, RENAMED_CLASSES, strict=True))
+    sources = {renamed[name]: names for name, names in card.class_sources.items()} if card.class_sources else None
+    save_card(card.model_copy(update={"class_names": RENAMED_CLASSES, "class_sources": sources,
+                                      "postprocessing": postprocessing}), out)
     load_card(out)  # still a valid model folder
     return out
 
