@@ -118,7 +118,7 @@ def verify_suite(name_or_path: str | Path, version: str | None = None, cache: st
             report.add(spec_path, exc.problem)
 
     cache_root = locations.cache_root(cache)
-    if tampered and not source_available(manifest_source(manifest), cache_root, data):
+    if tampered and not source_available(manifest_source(manifest), cache_root, data, base=manifest_path.parent):
         # The mismatch is already certain; naming the images it touches is not worth generating a
         # whole world first (minutes). With the source at hand the checks below go on and name them.
         report.add(manifest_path, "source images and renders not checked: the source world is not generated "
