@@ -19,12 +19,17 @@ IMAGES_DIR = "images"
 GTSDB_ENV = "TSRGATE_GTSDB"
 
 
+def shared_dataset_path(env: str, name: str) -> Path:
+    """Where a shared dataset copy lives: $`env`, else ../shared/datasets/`name` beside the repo."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "datasets" / name
+
+
 def default_gtsdb_path() -> Path:
     """Where the shared GTSDB copy lives: $TSRGATE_GTSDB, else ../shared/datasets/gtsdb beside the repo."""
-    if os.environ.get(GTSDB_ENV):
-        return Path(os.environ[GTSDB_ENV])
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "datasets" / "gtsdb"
+    return shared_dataset_path(GTSDB_ENV, "gtsdb")
 
 
 # Environment variable naming the shared Italy copy (the italy-* suites' `source.env`).
@@ -33,10 +38,7 @@ ITALY_ENV = "TSRGATE_ITALY"
 
 def default_italy_path() -> Path:
     """Where the shared Italy copy lives: $TSRGATE_ITALY, else ../shared/datasets/italy beside the repo."""
-    if os.environ.get(ITALY_ENV):
-        return Path(os.environ[ITALY_ENV])
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "datasets" / "italy"
+    return shared_dataset_path(ITALY_ENV, "italy")
 
 
 @dataclass(frozen=True)
