@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gate.data.coco import AttributeValue, CocoAnnotation, CocoDataset, CocoImage, TagValue
 from gate.errors import InputError, IntegrityError, describe_validation_error
 from gate.storage import atomic_write_text, canonical_json, dump_json, sha256_bytes, sha256_file
+from gate.suites.sequence import SequenceTable
 from gate.suites.taxonomy import EvaluationTaxonomy
 
 MANIFEST_FORMAT = "tsrgate-suite-manifest/1"
@@ -98,6 +99,7 @@ class ManifestSource(_Strict):
     dataset: str | None = None
     env: str | None = None
     synth: dict[str, Any] | None = None
+    drives: dict[str, Any] | None = None
     annotations_sha256: str
     images_in_source: int
 
@@ -134,6 +136,7 @@ class SuiteManifest(_Strict):
     taxonomy: EvaluationTaxonomy
     counts: ManifestCounts
     images: list[ManifestImage]
+    sequence: SequenceTable | None = None  # sequence suites: drives, frames and sign tracks
     content_sha256: str = ""
 
     def body(self) -> dict[str, Any]:
