@@ -11,6 +11,7 @@ from typing import Any
 from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
+from gate.compare.sequences import sequence_rows
 from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
@@ -150,6 +151,8 @@ def compare_results(
     rows = accuracy_rows(policy, suites, cand_record, base_record, cand_dir, base_dir)
     rows += consistency_rows(suites, cand_record, base_record, cand_dir, base_dir)
     rows += robustness_rows(suites, cand_record, base_record)
+    seq_rows, sequences = sequence_rows(policy, suites, cand_record, base_record, cand_dir, base_dir, policy_path)
+    rows += seq_rows
     lat_rows, latency_info = latency_rows(cand_record, base_record, cand_dir, base_dir, suites, latency, log)
     rows += lat_rows
     for b in cand_record.backends:
@@ -173,4 +176,5 @@ def compare_results(
         outcomes=outcomes,
         comparisons=rows,
         notes=notes,
+        sequences=sequences,
     )

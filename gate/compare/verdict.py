@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gate import __version__
 from gate.errors import InputError
+from gate.compare.sequences import SequenceSummary
 from gate.policy import MetricComparison, RuleOutcome
 from gate.run.record import ModelProvenance, SuiteProvenance
 from gate.storage import atomic_write_json
@@ -54,6 +55,7 @@ class GateVerdict(BaseModel):
     outcomes: list[RuleOutcome]
     comparisons: list[MetricComparison]
     notes: list[str] = Field(default_factory=list)
+    sequences: list[SequenceSummary] = Field(default_factory=list)  # drive suites: timelines for the report
 
     def failing(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.outcome == "fail"]
