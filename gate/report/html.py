@@ -11,6 +11,7 @@ from gate.report import sections
 from gate.report.evidence import VerdictEvidence
 from gate.report.gallery import KIND_ORDER, build_gallery
 from gate.report.history import model_history
+from gate.report.sequences import sequence_sections
 from gate.report.plots import LatencyBar, PrPanel, heatmap_svg, latency_svg, pr_curves_svg
 from gate.report.templating import render_template, trusted_markup
 
@@ -92,6 +93,7 @@ def verdict_context(verdict: GateVerdict, *, cache: str | Path | None = None, su
         "trend": trend,
         "trend_svg": trusted_markup(trend.svg) if trend.svg else None,
         "tsrgate_version": __version__,
+        "sequences": sequence_sections(verdict),
     }
 
 
