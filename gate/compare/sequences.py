@@ -96,7 +96,8 @@ def check_sequence_scopes(policy: Policy, policy_path: str | Path | None, suites
                              "drive tracks (not a `kind: sequence` suite)", path=manifests.get(pattern, policy_path))
 
 
-def _truth(manifest):
+def frame_truth(manifest) -> dict:
+    """Ground-truth boxes of every frame of a sequence manifest, with track ids and distances."""
     from gate.eval.sequence import FrameTruth
 
     out = {}
@@ -186,7 +187,7 @@ def sequence_rows(policy: Policy, suites: list[str], candidate: RunRecord, basel
         manifest = manifests[suite]
         if manifest.sequence is None:
             continue
-        truth = _truth(manifest)
+        truth = frame_truth(manifest)
         for backend in wanted:
             entries = (candidate.entry(suite, backend), baseline.entry(suite, backend))
             if any(e is None or e.status != "ok" or not e.predictions_file for e in entries):
