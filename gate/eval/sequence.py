@@ -162,7 +162,7 @@ class SequenceEvaluation(_Model):
         return {name: value for (name, cls), value in stats.point_values().items() if cls is None}
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
@@ -178,7 +178,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def associate(truth: FrameTruth, dets: FrameDetections, iou_threshold: float) -> tuple[dict[int, int], list[int]]:
     """({truth index: detection index}, unmatched detection indices): greedy by IoU, same-class pairs first,
     higher scores first among equals."""
-    iou = _iou(truth.boxes, dets.boxes)
+    iou = box_iou(truth.boxes, dets.boxes)
     pairs = []
     for t, d in zip(*np.nonzero(iou >= iou_threshold)):
         same = truth.categories[t] == dets.categories[d]
@@ -239,7 +239,7 @@ def evaluate_drive(drive: SequenceDrive, truth: list[FrameTruth], dets: list[Fra
         # Chain unmatched detections with last frame's open chains (same class, IoU >= false_track_iou).
         next_open = []
         boxes = dets[f].boxes[unmatched] if unmatched else np.zeros((0, 4))
-        ious = _iou(np.array([c["box"] for c in open_chains]).reshape(-1, 4), boxes)
+        ious = box_iou(np.array([c["box"] for c in open_chains]).reshape(-1, 4), boxes)
         taken: set[int] = set()
         for ui, d in enumerate(unmatched):
             category = int(dets[f].categories[d])

@@ -1,0 +1,86 @@
+"""Planted regressions on real per-frame detections: what a sequence gate must catch and frame AP barely sees.
+
+Both take one model's detections on a sequence suite and change them the way a worse model would:
+
+- `late_recognition`: each sign track loses its detections in the first `fraction` of the frames where
+  it is visible (while it is small and far), so the same signs are found, only later;
+- `class_swap_every_third`: on speed-limit tracks, the detection in every third visible frame is read
+  as the next speed limit, so boxes (and class-agnostic recall) stay and readings flicker.
+
+Detections are associated with a track by IoU (>= `iou`, any class), as the sequence metrics do.
+Used by the tests that prove the sequence gate and by bench scripts; never by the gate itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from gate.backends.detections import Detections
+from gate.eval.sequence import FrameTruth, box_iou
+from gate.suites.sequence import SequenceTable
+
+
+def _track_frames(table: SequenceTable, truth: Mapping[int, FrameTruth]) -> dict[tuple[str, int], list[tuple[int, np.ndarray]]]:
+    """Per (drive, track): the (image id, xyxy box) of every frame where it is annotated, in frame order."""
+    out: dict[tuple[str, int], list[tuple[int, np.ndarray]]] = {}
+    for drive in table.drives:
+        for image_id in drive.image_ids:
+            frame = truth[image_id]
+            for k, track in enumerate(frame.track_ids):
+                out.setdefault((drive.id, int(track)), []).append((image_id, frame.boxes[k]))
+    return out
+
+
+def _edit(detections: Sequence[Detections], edits: dict[int, list[tuple[np.ndarray, Callable]]], iou: float):
+    """Apply, per image, each (truth box, action) to the detections overlapping that box at >= iou."""
+    out = []
+    for det in detections:
+        keep = np.ones(len(det.scores), bool)
+        labels = det.labels.copy()
+        for box, action in edits.get(det.image_id, []):
+            if len(det.scores) == 0:
+                continue
+            hits = box_iou(box[None, :].astype(np.float64), det.boxes.astype(np.float64))[0] >= iou
+            action(hits, keep, labels)
+        out.append(Detections(image_id=det.image_id, boxes=det.boxes[keep], scores=det.scores[keep],
+                              labels=labels[keep]))
+    return out
+
+
+def late_recognition(detections: Sequence[Detections], table: SequenceTable, truth: Mapping[int, FrameTruth],
+                     fraction: float = 0.4, iou: float = 0.5) -> list[Detections]:
+    """Drop every detection on a track in the first `fraction` (rounded up) of its visible frames."""
+    edits: dict[int, list] = {}
+
+    def drop(hits, keep, labels):
+        keep &= ~hits
+
+    for frames in _track_frames(table, truth).values():
+        for image_id, box in frames[:math.ceil(fraction * len(frames))]:
+            edits.setdefault(image_id, []).append((box, drop))
+    return _edit(detections, edits, iou)
+
+
+def class_swap_every_third(detections: Sequence[Detections], table: SequenceTable, truth: Mapping[int, FrameTruth],
+                           limit_categories: set[int], model_limit_classes: Sequence[int],
+                           iou: float = 0.5) -> list[Detections]:
+    """On tracks whose true category is in `limit_categories`, relabel the detections of every third visible
+    frame (the 3rd, 6th, ...) whose model class is a speed limit as the next one in `model_limit_classes`."""
+    following = {c: model_limit_classes[(k + 1) % len(model_limit_classes)] for k, c in enumerate(model_limit_classes)}
+    category = {(d.id, t.track_id): t.category_id for d in table.drives for t in d.tracks}
+    edits: dict[int, list] = {}
+
+    def swap(hits, keep, labels):
+        for j in np.flatnonzero(hits):
+            labels[j] = following.get(int(labels[j]), labels[j])
+
+    for key, frames in _track_frames(table, truth).items():
+        if category[key] not in limit_categories:
+            continue
+        for n, (image_id, box) in enumerate(frames):
+            if n % 3 == 2:
+                edits.setdefault(image_id, []).append((box, swap))
+    return _edit(detections, edits, iou)
