@@ -195,9 +195,11 @@ def plan_drive(settings: DriveSettings, index: int) -> DrivePlan:
     trucks = []
     for sign in signs:
         if sign.lateral > 0 and rng.random() < 0.3:  # a truck parked at the kerb, some metres before the sign
+            width = float(rng.uniform(2.2, 2.5))
+            # Parked on the shoulder, beside the road edge: it hides the sign behind it, never the lane.
             trucks.append(Truck(position=sign.position - float(rng.uniform(6.0, 14.0)),
-                                lateral=road.road_edges[1] - float(rng.uniform(0.6, 1.2)),
-                                width=float(rng.uniform(2.2, 2.5)), height=float(rng.uniform(2.6, 3.4)),
+                                lateral=road.road_edges[1] + float(rng.uniform(0.2, 0.5)) + width / 2,
+                                width=width, height=float(rng.uniform(2.6, 3.4)),
                                 color=tuple(float(v) for v in _TRUCK_GREY * rng.uniform(0.6, 1.1, size=3))))
     return DrivePlan(index, f"d{index:04d}", speed, road, signs, trucks)
 
@@ -270,6 +272,8 @@ def render_frame(plan: DrivePlan, background: SceneCanvas, frame: int, fps: floa
             if x1 > x0 and y1 > y0:
                 canvas.image[y0:y1, x0:x1] = np.array(thing.color, np.float32)
                 canvas.image[y0:y1, x0:min(x1, x0 + 2)] *= 0.7  # a shaded edge
+                wheels = max(y0, int(box[3] - geo.metres_to_pixels(0.7, d)))  # dark chassis and wheels
+                canvas.image[wheels:y1, x0:x1] = np.array([34, 34, 38], np.float32)
                 canvas.depth[y0:y1, x0:x1] = d
                 sign_cover[y0:y1, x0:x1] = 0.0
                 covers.append((d, box))
