@@ -184,5 +184,13 @@ def run_demo(
 
     write_verdict_reports(verdict, out)
     record_compare(verdict, None)
+    from gate.demo_drives import DRIVE_CONFIG, run_drive_gate
+
+    log(f"[+] drive gate ({DRIVE_CONFIG}): {DEMO_CANDIDATE} against {DEMO_BASELINE} on drive sequences")
+    drives = run_drive_gate(root, results_root, out / "drives", threads=threads, progress=progress, log=log,
+                            models=(DEMO_BASELINE, DEMO_CANDIDATE))
+    if drives is not None:
+        log(f"      drive gate: {drives.outcome.upper()} ({drives.counts['fail']} failed, {drives.counts['warn']} "
+            f"warnings); report {out / 'drives' / 'report.html'}")
     log(f"done in {time.perf_counter() - started:.0f} s")
     return verdict, out
