@@ -92,6 +92,12 @@ def test_identical_detections_pass_every_sequence_rule(drive_run):
     drive_rules = [o for o in verdict.outcomes if o.rule_id.startswith("drive-")]
     assert drive_rules and all(o.outcome in ("pass", "insufficient_support", "not_run") for o in drive_rules)
     assert verdict.sequences and verdict.sequences[0].suite == "drive-proof"
+    from gate.report import write_verdict_reports
+
+    write_verdict_reports(verdict, root / "report")
+    html = (root / "report" / "report.html").read_text(encoding="utf-8")
+    assert 'id="drives"' in html and 'aria-label="drive d0' in html and "speed_limit_accuracy" in html
+    assert "drive-speed-limit-change" in (root / "report" / "junit.xml").read_text(encoding="utf-8")
 
 
 def test_late_recognition_fails_the_sequence_gate_while_frame_ap_moves_little(drive_run):
