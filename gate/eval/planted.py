@@ -3,7 +3,8 @@
 Both take one model's detections on a sequence suite and change them the way a worse model would:
 
 - `late_recognition`: each sign track loses its detections in the first `fraction` of the frames where
-  it is visible (while it is small and far), so the same signs are found, only later;
+  it is visible, or where the model detects it (while it is small and far), so the same signs are
+  found, only later; deleted, or demoted below the operating threshold;
 - `class_swap_every_third`: on speed-limit tracks, the detection in every third visible frame is read
   as the next speed limit, so boxes (and class-agnostic recall) stay and readings flicker.
 
@@ -35,33 +36,62 @@ def _track_frames(table: SequenceTable, truth: Mapping[int, FrameTruth]) -> dict
 
 
 def _edit(detections: Sequence[Detections], edits: dict[int, list[tuple[np.ndarray, Callable]]], iou: float):
-    """Apply, per image, each (truth box, action) to the detections overlapping that box at >= iou."""
+    """Apply, per image, each (truth box, action) to the detections overlapping that box at >= iou; an
+    action gets (hits, keep, labels, score scale) and edits the last three in place."""
     out = []
     for det in detections:
         keep = np.ones(len(det.scores), bool)
         labels = det.labels.copy()
+        scale = np.ones(len(det.scores), np.float32)
         for box, action in edits.get(det.image_id, []):
             if len(det.scores) == 0:
                 continue
             hits = box_iou(box[None, :].astype(np.float64), det.boxes.astype(np.float64))[0] >= iou
-            action(hits, keep, labels)
-        out.append(Detections(image_id=det.image_id, boxes=det.boxes[keep], scores=det.scores[keep],
-                              labels=labels[keep]))
+            action(hits, keep, labels, scale)
+        scores = (det.scores * scale).astype(np.float32)
+        order = np.argsort(-scores[keep], kind="stable")  # postprocessing's order: descending score
+        out.append(Detections(image_id=det.image_id, boxes=det.boxes[keep][order], scores=scores[keep][order],
+                              labels=labels[keep][order]))
     return out
 
 
 def late_recognition(detections: Sequence[Detections], table: SequenceTable, truth: Mapping[int, FrameTruth],
-                     fraction: float = 0.4, iou: float = 0.5) -> list[Detections]:
-    """Drop every detection on a track in the first `fraction` (rounded up) of its visible frames."""
+                     fraction: float = 0.4, iou: float = 0.5, *, basis: str = "visible",
+                     threshold: float | None = None, demote: float | None = None) -> list[Detections]:
+    """Take away each track's detections in the first `fraction` (rounded up) of its frames.
+
+    `basis="visible"`: of the frames where the sign is annotated; `basis="detected"`: of the frames where
+    the model detects it at the operating `threshold` (a model that sees signs only late loses what it
+    had: for a detector that already misses most far frames, the first visible frames hold little).
+    `demote=None` deletes those detections; a factor (e.g. 0.5) multiplies their scores instead, so at
+    the operating threshold they are gone but they stay, lower, in the ranked list frame AP integrates.
+    """
+    if basis not in ("visible", "detected"):
+        raise ValueError(f"basis must be 'visible' or 'detected', got {basis!r}")
+    if basis == "detected" and threshold is None:
+        raise ValueError("basis 'detected' needs the operating threshold")
+    by_image = {d.image_id: d for d in detections}
     edits: dict[int, list] = {}
 
-    def drop(hits, keep, labels):
-        keep &= ~hits
+    def take(hits, keep, labels, scale):
+        if demote is None:
+            keep &= ~hits
+        else:
+            scale[hits] *= demote
 
     for frames in _track_frames(table, truth).values():
+        if basis == "detected":
+            frames = [(image_id, box) for image_id, box in frames if _detected(by_image.get(image_id), box, threshold, iou)]
         for image_id, box in frames[:math.ceil(fraction * len(frames))]:
-            edits.setdefault(image_id, []).append((box, drop))
+            edits.setdefault(image_id, []).append((box, take))
     return _edit(detections, edits, iou)
+
+
+def _detected(det: Detections | None, box: np.ndarray, threshold: float, iou: float) -> bool:
+    if det is None or len(det.scores) == 0:
+        return False
+    over = det.scores >= threshold
+    return bool((box_iou(box[None, :].astype(np.float64), det.boxes.astype(np.float64))[0][over] >= iou).any())
 
 
 def class_swap_every_third(detections: Sequence[Detections], table: SequenceTable, truth: Mapping[int, FrameTruth],
@@ -73,7 +103,7 @@ def class_swap_every_third(detections: Sequence[Detections], table: SequenceTabl
     category = {(d.id, t.track_id): t.category_id for d in table.drives for t in d.tracks}
     edits: dict[int, list] = {}
 
-    def swap(hits, keep, labels):
+    def swap(hits, keep, labels, scale):
         for j in np.flatnonzero(hits):
             labels[j] = following.get(int(labels[j]), labels[j])
 
