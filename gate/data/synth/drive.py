@@ -308,6 +308,18 @@ def render_frame(plan: DrivePlan, background: SceneCanvas, frame: int, fps: floa
     return apply_camera(rng, image, "day"), annotated
 
 
+def iter_drive_frames(settings: DriveSettings, index: int):
+    """(plan, frame, pixels, annotated signs) for every frame of drive `index`, in order (the camera noise
+    of a frame depends on the frames before it, so a drive is always rendered from its first frame)."""
+    plan = plan_drive(settings, index)
+    streams = np.random.SeedSequence([settings.seed, index, 1]).spawn(2)
+    background = paint_background(np.random.default_rng(streams[0]), plan.road, "day", "clear", settings.region)
+    effects = np.random.default_rng(streams[1])
+    for f in range(settings.frames):
+        pixels, signs = render_frame(plan, background, f, settings.fps, effects)
+        yield plan, f, pixels, signs
+
+
 def drive_frame_name(drive: int, frame: int) -> str:
     return f"drive_{drive:04d}_{frame:03d}.jpg"
 
@@ -329,15 +341,10 @@ def generate_drives(out: Path, settings: DriveSettings, force: bool = False) -> 
     with staged_dir(out, force) as stage:
         (stage / IMAGES_DIR).mkdir()
         for d in range(settings.drives):
-            plan = plan_drive(settings, d)
-            streams = np.random.SeedSequence([settings.seed, d, 1]).spawn(2)
-            background = paint_background(np.random.default_rng(streams[0]), plan.road, "day", "clear",
-                                          settings.region)
-            effects = np.random.default_rng(streams[1])
-            drives_info.append({"id": plan.drive_id, "fps": settings.fps, "speed_mps": _round(plan.speed_mps, 4),
-                                "frames": settings.frames})
-            for f in range(settings.frames):
-                pixels, signs = render_frame(plan, background, f, settings.fps, effects)
+            for plan, f, pixels, signs in iter_drive_frames(settings, d):
+                if f == 0:
+                    drives_info.append({"id": plan.drive_id, "fps": settings.fps,
+                                        "speed_mps": _round(plan.speed_mps, 4), "frames": settings.frames})
                 name = drive_frame_name(d, f)
                 (stage / IMAGES_DIR / name).write_bytes(encode_jpeg(pixels))
                 image_id = len(images) + 1
