@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from gate.errors import InputError
+from gate.errors import GateError, InputError
 from gate.policy import GATE_METRICS, MetricComparison, Policy
 from gate.policy.evaluate import selector_matches
 from gate.run.record import RunRecord
@@ -179,13 +179,19 @@ def sequence_rows(policy: Policy, suites: list[str], candidate: RunRecord, basel
     rule = ConfirmationRule(k=settings.k, m=settings.m, iou=settings.iou)
     manifests, paths = {}, {}
     for suite in suites:
-        manifests[suite], paths[suite] = _manifest(candidate, suite)
-    check_sequence_scopes(policy, policy_path, suites, {s: m.sequence is not None for s, m in manifests.items()}, paths)
+        try:
+            manifests[suite], paths[suite] = _manifest(candidate, suite)
+        except GateError:
+            # A frame suite whose manifest is not on this machine: frame rows do not need it; a sequence
+            # rule naming it is refused below.
+            manifests[suite] = None
+    check_sequence_scopes(policy, policy_path, suites,
+                          {s: m is not None and m.sequence is not None for s, m in manifests.items()}, paths)
     rows: list[MetricComparison] = []
     summaries: list[SequenceSummary] = []
     for suite in suites:
         manifest = manifests[suite]
-        if manifest.sequence is None:
+        if manifest is None or manifest.sequence is None:
             continue
         truth = frame_truth(manifest)
         for backend in wanted:
