@@ -287,9 +287,8 @@ def evaluate_drive(drive: SequenceDrive, truth: list[FrameTruth], dets: list[Fra
     false_frames = []
     for chain in false_tracks:
         frames = chain["frames"]
-        hits = [f for f in frames]
         for f in frames:
-            if sum(1 for g in hits if f - rule.m < g <= f) >= rule.k:
+            if sum(1 for g in frames if f - rule.m < g <= f) >= rule.k:
                 false_frames.append(f)
                 value = limit_of(names.get(chain["category"], ""))
                 if value is not None and frames[-1] + 1 < n:
