@@ -95,21 +95,27 @@ def _detected(det: Detections | None, box: np.ndarray, threshold: float, iou: fl
 
 
 def class_swap_every_third(detections: Sequence[Detections], table: SequenceTable, truth: Mapping[int, FrameTruth],
-                           limit_categories: set[int], model_limit_classes: Sequence[int],
+                           model_class_of: Mapping[int, int], model_limit_classes: Sequence[int],
                            iou: float = 0.5) -> list[Detections]:
-    """On tracks whose true category is in `limit_categories`, relabel the detections of every third visible
-    frame (the 3rd, 6th, ...) whose model class is a speed limit as the next one in `model_limit_classes`."""
+    """On speed-limit tracks, the detections of every third visible frame (the 3rd, 6th, ...) are read as
+    the speed limit that follows the sign's *true* one in `model_limit_classes` (so the swapped reading is
+    always wrong, even where the model had misread the sign already).
+
+    `model_class_of` maps a track's evaluation category to the model's class index; tracks whose class
+    is not in `model_limit_classes` are left alone."""
     following = {c: model_limit_classes[(k + 1) % len(model_limit_classes)] for k, c in enumerate(model_limit_classes)}
     category = {(d.id, t.track_id): t.category_id for d in table.drives for t in d.tracks}
     edits: dict[int, list] = {}
 
-    def swap(hits, keep, labels, scale):
-        for j in np.flatnonzero(hits):
-            labels[j] = following.get(int(labels[j]), labels[j])
-
     for key, frames in _track_frames(table, truth).items():
-        if category[key] not in limit_categories:
+        true_class = model_class_of.get(category[key])
+        if true_class not in following:
             continue
+        wrong = following[true_class]
+
+        def swap(hits, keep, labels, scale, wrong=wrong):
+            labels[hits] = wrong
+
         for n, (image_id, box) in enumerate(frames):
             if n % 3 == 2:
                 edits.setdefault(image_id, []).append((box, swap))

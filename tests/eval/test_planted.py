@@ -48,7 +48,12 @@ def test_late_recognition_on_detected_frames_and_demotion():
 
 def test_class_swap_every_third_visible_frame_of_limit_tracks():
     table, truth, ids = _setup(9)
-    out = class_swap_every_third(_dets(ids, [0.9] * 9), table, truth, {2}, [0, 1, 3])
+    # The track's true class is model class 1; every third frame is read as the limit after it (3), even
+    # where the model had read another class (0) there.
+    labels = [1, 1, 0, 1, 1, 1, 1, 1, 1]
+    dets = [Detections(image_id=i, boxes=np.array([BOX], np.float32), scores=np.array([0.9], np.float32),
+                       labels=np.array([label])) for i, label in zip(ids, labels, strict=True)]
+    out = class_swap_every_third(dets, table, truth, {2: 1}, [0, 1, 3])
     assert [int(d.labels[0]) for d in out] == [1, 1, 3, 1, 1, 3, 1, 1, 3]
-    untouched = class_swap_every_third(_dets(ids, [0.9] * 9), table, truth, {5}, [0, 1, 3])
-    assert [int(d.labels[0]) for d in untouched] == [1] * 9
+    untouched = class_swap_every_third(dets, table, truth, {2: 7}, [0, 1, 3])  # not a speed-limit track
+    assert [int(d.labels[0]) for d in untouched] == labels
