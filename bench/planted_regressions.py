@@ -39,14 +39,14 @@ def frame(ds):
 base_seq, base_rec = seq(dets), frame(dets)
 
 from gate.eval.planted import late_recognition as lr, class_swap_every_third
-from gate.data.synth.drive import limit_value
 variants = [("visible 40% drop", lr(dets, table, truth, 0.4)),
             ("detected 40% drop", lr(dets, table, truth, 0.4, basis="detected", threshold=thr)),
             ("detected 40% demote", lr(dets, table, truth, 0.4, basis="detected", threshold=thr, demote=0.5)),
             ("visible 40% demote", lr(dets, table, truth, 0.4, demote=0.5))]
-limits = {c.id for c in m.taxonomy.coco_categories() if limit_value(c.name) not in (None, 0)}
+model_of = {c.id: rec.model.class_names.index(c.name) for c in m.taxonomy.coco_categories()
+            if c.name in rec.model.class_names}
 model_limits = [i for i, n in enumerate(rec.model.class_names) if n.startswith("speed_limit_")]
-variants.append(("swap", class_swap_every_third(dets, table, truth, limits, model_limits)))
+variants.append(("swap", class_swap_every_third(dets, table, truth, model_of, model_limits)))
 for name, planted in variants:
     fb = paired_bootstrap(frame(planted), base_rec, candidate_threshold=thr, resamples=200)
     ap = fb.find("ap"); ap50 = fb.find("ap50"); rc = fb.find("recall_at_threshold")

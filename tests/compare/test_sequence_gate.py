@@ -16,7 +16,6 @@ import shutil
 import pytest
 
 from gate.compare import compare_results
-from gate.data.synth.drive import limit_value
 from gate.eval.planted import class_swap_every_third, late_recognition
 from gate.errors import InputError
 from gate.run import GateConfig, run_model
