@@ -193,7 +193,6 @@ def _merge_attributes(annotation: ManifestAnnotation, values: dict) -> None:
 def render_plan(plan: SuitePlan, out_dir: Path, progress: Progress | None = None) -> list[ManifestImage]:
     """Render every planned image into `out_dir` (when the chain is not empty) and describe it."""
     dataset = plan.source.dataset
-    spec = plan.loaded.spec
     entries = []
     seeds = drive_seeds(plan)
     for done, planned in enumerate(plan.images, start=1):
