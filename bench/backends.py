@@ -40,7 +40,7 @@ def load_images(args, card):
         categories = [suite.model_category_id(name) for name in card.class_names]
         return f"suite {suite.name} v{suite.version} (manifest {suite.manifest_sha256[:12]})", gt, categories, images
     from gate.data.dataset import DetectionDataset
-    from gate.models.classes import card_class_map, class_view, select_images
+    from gate.cards.classes import card_class_map, class_view, select_images
 
     dataset = DetectionDataset.load(args.data)
     ids = [img.id for img in dataset.images]
@@ -111,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     from gate.backends.availability import backend_availability
     from gate.backends.consistency import compare_detections
     from gate.backends.latency import measure_latency, measure_latency_interleaved
-    from gate.backends.machine import cpu_model
+    from gate.machine import cpu_model
     from gate.backends.parity import check_preprocessing_parity
     from gate.errors import GateError
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     torch.set_num_threads(args.threads)
     card = load_card(args.model)

@@ -3,7 +3,7 @@
     python bench/planted_regressions.py RESULTS_FOLDER SUITE
 
 RESULTS_FOLDER holds torch detections on the drive suite SUITE (e.g. `tsrgate run models/synth-baseline
---suites drive-day --backends torch --out R`). Prints, per planted regression (gate.eval.planted), the
+--suites drive-day --backends torch --out R`). Prints, per planted regression (gate.run.planted), the
 frame AP/AP50/recall deltas (200 image resamples) and the sequence metrics with drive-bootstrap CIs (500).
 """
 import sys
@@ -12,7 +12,8 @@ from gate.run import load_run
 from gate.run.detections_store import load_detections
 from gate.suites import open_suite
 from gate.compare.sequences import frame_truth
-from gate.run.runner import detections_to_results, category_table
+from gate.backends.detections import detections_to_coco_results
+from gate.suites.resolved import category_table
 from gate.eval import evaluate_with_records, paired_bootstrap
 from gate.eval.sequence import evaluate_sequences, paired_sequence_bootstrap, FrameDetections, ConfirmationRule
 
@@ -33,12 +34,12 @@ def seq(ds):
     return evaluate_sequences(table, truth, out, names, ConfirmationRule())
 
 def frame(ds):
-    r, recs = evaluate_with_records(suite.coco, detections_to_results(ds, category_table(suite, rec.model.class_names)), score_threshold=thr)
+    r, recs = evaluate_with_records(suite.coco, detections_to_coco_results(ds, category_table(suite, rec.model.class_names), skip_unmapped=True), score_threshold=thr)
     return recs
 
 base_seq, base_rec = seq(dets), frame(dets)
 
-from gate.eval.planted import late_recognition as lr, class_swap_every_third
+from gate.run.planted import late_recognition as lr, class_swap_every_third
 variants = [("visible 40% drop", lr(dets, table, truth, 0.4)),
             ("detected 40% drop", lr(dets, table, truth, 0.4, basis="detected", threshold=thr)),
             ("detected 40% demote", lr(dets, table, truth, 0.4, basis="detected", threshold=thr, demote=0.5)),

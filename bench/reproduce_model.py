@@ -25,8 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main(argv: list[str] | None = None) -> int:
     from safetensors.numpy import load_file
 
-    from gate.models.card import load_card
-    from gate.models.recipe import parse_recipe
+    from gate.cards.card import load_card
+    from gate.cards.recipe import parse_recipe
     from gate.models.train import train_model
     from gate.storage import sha256_file
 

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gate.backends import create_backend  # noqa: E402
-from gate.backends.machine import cpu_count  # noqa: E402
+from gate.machine import cpu_count  # noqa: E402
 from gate.run.executors import InProcessExecutor, PredictionJob  # noqa: E402
 from gate.run.executors.ray_executor import RayExecutor  # noqa: E402
 from gate.run.runner import model_provenance  # noqa: E402

@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gate.compare import GateVerdict, compare_results
-from gate.compare.verdict import VERDICT_FILE
 from gate.errors import GateError
-from gate.run import GateConfig, load_gate_config, run_model
-from gate.run.history_hook import record_run
-from gate.suites.locations import repo_root
+from gate.locations import repo_root
+from gate.results.config import GateConfig, load_gate_config
+from gate.results.verdict import VERDICT_FILE, GateVerdict
+from gate.workflow import gate_results, record_run_once, run_or_reuse
 
 DEMO_BASELINE = "synth-baseline"
 DEMO_CANDIDATE = "synth-candidate"
+DEMO_LINE = "synth"  # the history line the demo's runs and comparison are recorded under
+DRIVE_CONFIG = "tsrgate-drives.yaml"  # the demo's drive gate (see run_drive_gate)
+DRIVE_LINE = "synth-drives"  # the history line the drive gate's runs are recorded under
 
 
 class DemoModelsMissing(GateError):
@@ -41,7 +43,7 @@ def missing_models(root: Path) -> list[str]:
 def check_world(suite, log: Callable[[str], None]) -> None:
     """Curation check of the generated world the suites were drawn from (what runs without models)."""
     from gate.data.check import check_dataset
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
     from gate.suites.resolved import manifest_source
     from gate.suites.source import world_location
 
@@ -60,8 +62,8 @@ def stored_baseline(root: Path, line: str | None, suites: dict[str, str]):
     synth-baseline weights on the demo's suites ({name: manifest sha256}); None means the demo runs
     the baseline itself."""
     from gate.baselines.store import BaselineStore
-    from gate.models.card import load_card
-    from gate.run import load_run
+    from gate.cards.card import load_card
+    from gate.results.opened import load_run
 
     store = BaselineStore(root / "baselines")
     if line is None or store.current_version(line) is None:
@@ -69,49 +71,9 @@ def stored_baseline(root: Path, line: str | None, suites: dict[str, str]):
     results = store.results_path(line)
     record = load_run(results)  # verifies the folder's seal
     shipped = load_card(root / "models" / DEMO_BASELINE)
-    if record.model.weights_sha256 != shipped.weights.sha256 or _suite_manifests(record) != suites:
+    if record.model.weights_sha256 != shipped.weights.sha256 or {s.name: s.manifest_sha256 for s in record.suites} != suites:
         return None
     return record, results
-
-
-def reusable_results(results: Path, model_dir: Path, config: GateConfig, suites: dict[str, str]):
-    """The run record of an earlier demo run when nothing it depends on changed (else None): the same
-    weights and card, the same suite manifests, the same config and tsrgate version, seal intact."""
-    from gate import __version__
-    from gate.errors import GateError
-    from gate.models.card import card_path, load_card
-    from gate.run import load_run
-    from gate.storage import sha256_file
-
-    if not (results / "run.json").is_file():
-        return None
-    try:
-        record = load_run(results)
-        weights_sha256 = load_card(model_dir).weights.sha256  # checks the weights file against the card
-    except GateError:
-        return None  # a damaged or unsealed folder is simply recomputed
-    same = (
-        record.tsrgate_version == __version__
-        and record.model.weights_sha256 == weights_sha256
-        and record.model.card_sha256 == sha256_file(card_path(model_dir))
-        and record.config == config.model_dump(mode="json")
-        and _suite_manifests(record) == suites
-    )
-    return record if same else None
-
-
-def _suite_manifests(record) -> dict[str, str]:
-    return {s.name: s.manifest_sha256 for s in record.suites}
-
-
-def record_run_once(record, results: Path, line: str = "synth") -> None:
-    """Record a run that was reused rather than made now, unless the history already holds it
-    (same model, weights and results folder): a demo re-run adds no duplicate run rows."""
-    from gate.history import HistoryStore
-
-    known = HistoryStore().entries(kind="run", line=line, model=record.model.name)
-    if not any(e.weights_sha256 == record.model.weights_sha256 and e.results_path == str(results) for e in known):
-        record_run(record, results, None, line=line)
 
 
 def demo_config(root: Path) -> GateConfig:
@@ -127,8 +89,7 @@ def run_demo(
     progress: bool = True,
 ) -> tuple[GateVerdict, Path]:
     """Run both shipped models through the shipped synthetic suites and compare them; returns the verdict."""
-    from gate.backends.machine import cpu_count
-    from gate.compare.history_hook import record_compare
+    from gate.machine import cpu_count
     from gate.suites import open_suite
 
     root = repo_root()
@@ -159,33 +120,20 @@ def run_demo(
         record, results = stored
         log(f"[2/4] {DEMO_BASELINE}: the stored baseline baselines/{config.baseline} (its results of models/"
             f"{DEMO_BASELINE}, weights {record.model.weights_sha256[:12]}, run {record.created_at}; sealed, verified)")
-        record_run_once(record, results)
+        record_run_once(record, results, None, DEMO_LINE)
         records[DEMO_BASELINE] = results
     for step, model_name in ((2, DEMO_BASELINE), (3, DEMO_CANDIDATE)):
         if model_name in records:
             continue
         log(f"[{step}/4] {model_name}: {', '.join(config.suites)} on {', '.join(config.backends)}")
         results = results_root / model_name
-        record = reusable_results(results, root / "models" / model_name, config, suites_opened)
-        if record is not None:
-            log(f"      reusing {results}: same weights, card, suites, config and tsrgate version (sealed, verified)")
-            record_run_once(record, results)
-        else:
-            record = run_model(root / "models" / model_name, config, results, force=True, progress=progress,
-                               log=lambda m: log(f"      {m}"))
-            record_run(record, results, None, line="synth")
+        run_or_reuse(root / "models" / model_name, config, results, line=DEMO_LINE, progress=progress,
+                     log=lambda m: log(f"      {m}"))
         records[model_name] = results
 
     log(f"[4/4] compare {DEMO_CANDIDATE} against {DEMO_BASELINE} under the default policy")
-    verdict = compare_results(records[DEMO_CANDIDATE], records[DEMO_BASELINE], log=lambda m: log(f"      {m}"))
-    out.mkdir(parents=True, exist_ok=True)
-    verdict.save(out / VERDICT_FILE)
-    from gate.report import write_verdict_reports
-
-    write_verdict_reports(verdict, out)
-    record_compare(verdict, None)
-    from gate.demo_drives import DRIVE_CONFIG, run_drive_gate
-
+    verdict = gate_results(records[DEMO_CANDIDATE], records[DEMO_BASELINE], verdict_path=out / VERDICT_FILE,
+                           reports_dir=out, log=lambda m: log(f"      {m}"))
     log(f"[+] drive gate ({DRIVE_CONFIG}): {DEMO_CANDIDATE} against {DEMO_BASELINE} on drive sequences")
     drives = run_drive_gate(root, results_root, out / "drives", threads=threads, progress=progress, log=log,
                             models=(DEMO_BASELINE, DEMO_CANDIDATE))
@@ -194,3 +142,40 @@ def run_demo(
             f"warnings); report {out / 'drives' / 'report.html'}")
     log(f"done in {time.perf_counter() - started:.0f} s")
     return verdict, out
+
+
+def run_drive_gate(root: Path, results_root: Path, out: Path, *, threads: int | None,
+                   models: tuple[str, str], progress: bool, log: Callable[[str], None]) -> GateVerdict | None:
+    """The demo's drive gate: both shipped models on the drive suites of `tsrgate-drives.yaml`, compared with
+    the sequence rules of the default policy, reported in `out` (`<demo reports>/drives/`).
+
+    It is a gate of its own beside the main one because the committed baseline (`baselines/synth`) holds
+    no drive suite yet: the baseline model is run here on the drive suites (torch only, to keep the demo
+    short), and an unchanged earlier run of either model is reused under the workflow's one reuse rule.
+    `models` is (baseline, candidate); returns None when the repository has no drive config.
+    """
+    from gate.suites import open_suite
+
+    path = root / DRIVE_CONFIG
+    if not path.is_file():
+        return None
+    config = load_gate_config(path)
+    if threads is not None:
+        config = config.model_copy(update={"threads": threads})
+    for name in config.suites:
+        suite = open_suite(name)
+        table = suite.manifest.sequence
+        log(f"      {suite.name} v{suite.version}: {len(table.drives) if table else 0} drives, {len(suite)} frames, "
+            f"manifest {suite.manifest_sha256[:12]} verified")
+    folders = {}
+    for model_name in models:
+        results = results_root / f"{model_name}-drives"
+        log(f"      {model_name}: {', '.join(config.suites)} on {', '.join(config.backends)}")
+        run_or_reuse(root / "models" / model_name, config, results, line=DRIVE_LINE, progress=progress,
+                     log=lambda m: log(f"      {m}"))
+        folders[model_name] = results
+    baseline, candidate = models
+    # The drive verdict is written and reported beside the main one, not recorded as the line's comparison.
+    return gate_results(folders[candidate], folders[baseline], policy_path=config.policy, latency=False,
+                        verdict_path=out / VERDICT_FILE, reports_dir=out, record_history=False,
+                        log=lambda m: log(f"      {m}"))

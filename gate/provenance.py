@@ -28,7 +28,7 @@ def library_versions(names: tuple[str, ...] = TRACKED_DISTRIBUTIONS) -> dict[str
 
 
 def machine_info() -> dict[str, Any]:
-    from gate.backends.machine import cpu_count, cpu_model
+    from gate.machine import cpu_count, cpu_model
 
     info: dict[str, Any] = {
         "cpu_model": cpu_model(),

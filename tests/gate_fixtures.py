@@ -8,7 +8,6 @@ Session-scoped and built once; every path lives under pytest's temporary folder.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ import numpy as np
 from gate.backends.detections import Detections
 from gate.results import RESULTS_INDEX, seal_results_folder
 from gate.run import GateConfig, load_run, run_model
-from gate.run.record import RUN_FILE
+from gate.results.record import RUN_FILE
 from gate.run.runner import write_suite_detections
 from gate.storage import atomic_write_json
+from tests.absent_backend import ABSENT
 from tests.models.shapes import make_shapes_dataset
 from tests.models.trained import trained_model
 
@@ -37,28 +37,29 @@ class GateEnv:
     suites_dir: Path
     cache: Path
     model_dir: Path
-    results: Path  # torch + tensorrt (unavailable) on both suites
+    results: Path  # torch + the absent test backend (unavailable) on both suites
 
 
 _ENV: dict[str, GateEnv] = {}
 
 
-def gate_env(tmp_path_factory) -> GateEnv:
+def gate_env(tmp_path_factory, env) -> GateEnv:
+    """Build once; `env` (a pytest MonkeyPatch) sets the cache and history variables and restores them later."""
     if "env" in _ENV:
         return _ENV["env"]
     from gate.suites import build_suite
 
     root = tmp_path_factory.mktemp("gate-env")
     cache, suites_dir = root / "cache", root / "suites"
-    os.environ["TSRGATE_CACHE"] = str(cache)
-    os.environ["TSRGATE_HISTORY"] = str(root / "history.sqlite")
+    env.setenv("TSRGATE_CACHE", str(cache))
+    env.setenv("TSRGATE_HISTORY", str(root / "history.sqlite"))
     data = make_shapes_dataset(root / "data", images=40, seed=5)
     for name, body in SUITE_SPECS.items():
         spec = root / f"{name}.yaml"
         spec.write_text(f"name: {name}\nversion: 1\ndescription: test suite\nsource:\n  dataset: {data}\n{body}")
         build_suite(spec, cache=cache, suites=suites_dir)
     model = trained_model(tmp_path_factory)
-    config = GateConfig(suites=list(SUITE_SPECS), backends=["torch", "tensorrt"],
+    config = GateConfig(suites=list(SUITE_SPECS), backends=["torch", ABSENT],
                         latency={"warmup": 1, "runs": 2, "images": 2})
     results = root / "results-base"
     run_model(model, config, results, suites_dir=suites_dir, cache=cache, progress=False)

@@ -46,16 +46,14 @@ def test_staged_dir_replaces_with_force(tmp_path):
     assert sha256_file(out / "new.txt") == "11507a0e2f5e69d5dfa40a62a1bd7b6ee57e6bcd85c67c9b8431b36fff21c437"
 
 
-def test_npz_bytes_are_deterministic_and_load_with_numpy(tmp_path):
-    import time
-
+def test_npz_bytes_are_deterministic_and_load_with_numpy(tmp_path, later_clock):
     import numpy as np
 
     from gate.storage import atomic_write_npz, npz_bytes
 
     arrays = {"b": np.arange(5, dtype=np.float32), "a": np.array([[1, 2], [3, 4]], dtype=np.int64)}
     first = npz_bytes(arrays)
-    time.sleep(1.1)  # numpy's savez would stamp a different time now
+    later_clock()  # numpy's savez would stamp a different time now
     assert npz_bytes(arrays) == first
     atomic_write_npz(tmp_path / "x.npz", arrays)
     with np.load(tmp_path / "x.npz") as loaded:

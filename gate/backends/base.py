@@ -13,28 +13,15 @@ import abc
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from gate.backends.detections import Detections
 from gate.backends.postprocess import RawOutputs, postprocess
 from gate.backends.preprocess import PreparedBatch, preprocess
-from gate.models.card import ModelCard, PostprocessingSpec, PreprocessingSpec, load_card
-
-
-class BackendDescription(BaseModel):
-    """What ran: recorded next to every number a backend produced."""
-
-    name: str
-    precision: str  # fp32, fp16, int8
-    device: str  # e.g. "cpu", "cuda:0 (NVIDIA H100)"
-    threads: int | None = None
-    libraries: dict[str, str] = Field(default_factory=dict)
-    model_sha256: str | None = None
-    max_batch: int = 1
-    details: dict[str, Any] = Field(default_factory=dict)
+from gate.results.backend import BackendDescription
+from gate.cards.card import ModelCard, PostprocessingSpec, PreprocessingSpec, load_card
 
 
 def default_threads() -> int:

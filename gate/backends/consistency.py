@@ -19,53 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from gate.backends.detections import Detections
 from gate.errors import InputError
+from gate.results.backend import REFERENCE_BACKEND
+from gate.results.consistency import BackendConsistency, ImageConsistency
 
 DEFAULT_IOU = 0.9
-
-
-class ImageConsistency(BaseModel):
-    """One image's comparison (kept for the images with disagreements, worst first)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    image_id: int
-    reference_detections: int
-    candidate_detections: int
-    matched: int
-    only_reference: int
-    only_candidate: int
-
-    @property
-    def disagreements(self) -> int:
-        return self.only_reference + self.only_candidate
-
-
-class BackendConsistency(BaseModel):
-    """A candidate backend's detections against the reference backend's, over the same images."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    backend: str
-    reference: str = "torch"
-    iou_threshold: float = Field(gt=0, le=1)
-    score_threshold: float = Field(ge=0, le=1)
-    images: int
-    images_with_disagreement: int
-    reference_detections: int
-    candidate_detections: int
-    matched: int
-    only_reference: int
-    only_candidate: int
-    disagreement_rate: float = Field(ge=0, le=1)
-    score_drift_median: float | None  # None when nothing matched
-    score_drift_max: float | None
-    box_drift_median_px: float | None
-    box_drift_max_px: float | None
-    worst_images: list[ImageConsistency] = Field(default_factory=list)
 
 
 def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -113,7 +73,7 @@ def compare_detections(
     *,
     backend: str,
     score_threshold: float,
-    reference_name: str = "torch",
+    reference_name: str = REFERENCE_BACKEND,
     iou_threshold: float = DEFAULT_IOU,
     worst_images: int = 10,
 ) -> BackendConsistency:

@@ -68,13 +68,19 @@ class Detections:
         keep = self.scores >= threshold
         return Detections(self.image_id, self.boxes[keep], self.scores[keep], self.labels[keep], dict(self.extra))
 
-    def to_coco_results(self, category_ids: Mapping[int, int] | Sequence[int]) -> list[dict[str, Any]]:
-        """COCO results dicts (`bbox` as xywh) with each label index mapped to a dataset category id."""
+    def to_coco_results(self, category_ids: Mapping[int, int] | Sequence[int],
+                        skip_unmapped: bool = False) -> list[dict[str, Any]]:
+        """COCO results dicts (`bbox` as xywh) with each label index mapped to a dataset category id.
+
+        With `skip_unmapped`, labels the mapping leaves out (classes an evaluation taxonomy ignores) are dropped.
+        """
         results = []
         for box, score, label in zip(self.boxes.tolist(), self.scores.tolist(), self.labels.tolist(), strict=True):
             try:
                 category_id = category_ids[label]
             except (KeyError, IndexError):
+                if skip_unmapped:
+                    continue
                 raise ValueError(f"label {label}: expected a category id for it, got none in the mapping") from None
             x1, y1, x2, y2 = box
             results.append(
@@ -98,10 +104,10 @@ class Detections:
 
 
 def detections_to_coco_results(
-    detections: Sequence[Detections], category_ids: Mapping[int, int] | Sequence[int]
+    detections: Sequence[Detections], category_ids: Mapping[int, int] | Sequence[int], skip_unmapped: bool = False,
 ) -> list[dict[str, Any]]:
     """All images' detections as one COCO results list (the file `pycocotools.loadRes` reads)."""
     results: list[dict[str, Any]] = []
     for item in detections:
-        results.extend(item.to_coco_results(category_ids))
+        results.extend(item.to_coco_results(category_ids, skip_unmapped))
     return results

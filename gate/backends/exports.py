@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gate.errors import InputError, RefusedError, describe_validation_error
-from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
-from gate.suites.locations import CACHE_ENV, cache_root  # noqa: F401 - one cache root for every stage
+from gate.errors import InputError, describe_validation_error
+from gate.locations import cache_root
+from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 
 RECORD_FILE = "export.json"
 # Bump when the export procedure changes in a way that changes the files, so old cache entries are not reused.
@@ -178,58 +178,3 @@ def verify_export(folder: Path, key: str) -> ExportRecord | None:
 def write_export_record(record: ExportRecord, folder: Path) -> ExportRecord:
     atomic_write_json(folder / RECORD_FILE, record.model_dump(mode="json"))
     return record.model_copy(update={"location": str(folder)})
-
-
-def _card_and_key(model_dir: Path, fmt: str, settings: ExportSettings):
-    from gate.models.card import load_card
-
-    card = load_card(model_dir, verify_weights=True)
-    extra: dict[str, Any] = {}
-    if isinstance(settings, Int8ExportSettings):
-        # The calibration images' content, not their path, decides the ranges. For the training
-        # dataset the card records that hash, so a cached export is found without the dataset.
-        if settings.calibration_data is None and card.training is not None:
-            extra["calibration_annotations_sha256"] = card.training.data.annotations_sha256
-        else:
-            from gate.backends.int8_export import calibration_source
-
-            extra["calibration_annotations_sha256"] = calibration_source(card, model_dir, settings).annotations_sha256
-        extra["onnx_key"] = settings_key("onnx", card.weights.sha256, settings.onnx)
-    return card, settings_key(fmt, card.weights.sha256, settings, extra)
-
-
-def ensure_export(
-    model_dir: str | Path,
-    fmt: str,
-    settings: ExportSettings | dict[str, Any] | None = None,
-    *,
-    out: str | Path | None = None,
-    force: bool = False,
-) -> ExportRecord:
-    """The export of a model in `fmt` ("onnx" or "int8"), built if needed, reused when present and intact.
-
-    Without `out` the export lives in the cache (see module docstring) and a cache entry whose file
-    no longer matches its record is rebuilt. With `out` the export is written to that folder; an
-    existing folder holding anything else is refused unless `force`.
-    """
-    model_dir = Path(model_dir)
-    settings = settings_for(fmt, settings)
-    card, key = _card_and_key(model_dir, fmt, settings)
-    folder = Path(out) if out is not None else cache_folder(card.weights.sha256, fmt, key)
-    if not force:
-        existing = verify_export(folder, key)
-        if existing is not None:
-            return existing
-    if out is not None and folder.exists() and any(folder.iterdir()) and not force:
-        raise RefusedError("export folder exists and holds something else; pass --force to replace it", path=folder)
-    with staged_dir(folder, force=True) as staging:
-        if fmt == "onnx":
-            from gate.backends.onnx_export import export_onnx
-
-            record = export_onnx(model_dir, card, settings, staging, key)
-        else:
-            from gate.backends.int8_export import export_int8
-
-            record = export_int8(model_dir, card, settings, staging, key)
-        write_export_record(record, staging)
-    return load_export_record(folder)

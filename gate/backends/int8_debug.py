@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from gate.backends.exports import ExportRecord, Int8ExportSettings, ensure_export, settings_for
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import ExportRecord, Int8ExportSettings, settings_for
 from gate.backends.preprocess import preprocess
 from gate.errors import InputError
-from gate.models.card import load_card
+from gate.cards.card import load_card
 
 _EPS = 1e-12
 
@@ -97,7 +98,7 @@ def _debug_images(card, model_dir: Path, data: str | Path | None, count: int):
     """(dataset path, [(image id, pixels)]): --data's first images, else the training dataset's validation split."""
     from gate.backends.int8_export import _resolve_dataset_path
     from gate.data.dataset import DetectionDataset
-    from gate.models.classes import select_images
+    from gate.cards.classes import select_images
 
     if data is not None:
         path = Path(data)

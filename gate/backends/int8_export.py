@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gate.backends.exports import CalibrationRecord, ExportRecord, Int8ExportSettings, ensure_export
+from gate.backends.exports import CalibrationRecord, ExportRecord, Int8ExportSettings
 from gate.backends.onnx_export import check_onnx_file, graph_io, onnx_library_versions
 from gate.backends.preprocess import preprocess
 from gate.errors import InputError
-from gate.models.card import ModelCard
+from gate.cards.card import ModelCard
 from gate.storage import sha256_bytes, sha256_file
 
 INT8_EXPORT_FILE = "model.int8.onnx"
@@ -56,27 +56,35 @@ def _resolve_dataset_path(raw: str, model_dir: Path) -> Path:
     return path
 
 
-def _generated_training_world(card: ModelCard) -> Path | None:
-    """For a model trained on the generated world: that world in the cache (generated once, shared with suites).
+def _generated_training_world(card: ModelCard) -> tuple[Path, str | None] | None:
+    """For a model trained on the generated world: (that world in the cache, note), generated once and
+    shared with suites.
 
-    The card records the generator, seed and image count, so the training data can be rebuilt
-    exactly on any machine; its annotations hash is checked against the card afterwards.
+    The card records the generator, seed and image count, so the training data can be rebuilt on any
+    machine; its annotations hash is checked against the card afterwards. A card trained on an older
+    world version gets the same seed and size from the current generator (world v1's pixels depended
+    on the CPU that rendered them, so v1 cannot be rebuilt exactly); the note says so in the record.
     """
     info = getattr(card.training.data, "dataset_info", None) or {}
     if info.get("generator") != "tsrgate.data.synth" or not {"images", "seed", "world_version"} <= set(info):
         return None
-    from gate.suites.locations import cache_root
+    from gate.data.synth import WORLD_VERSION
+    from gate.locations import cache_root
     from gate.suites.source import ensure_world
     from gate.suites.spec import SuiteSource, SynthSource
 
-    synth = SynthSource(images=int(info["images"]), seed=int(info["seed"]), version=str(info["world_version"]))
-    return ensure_world(SuiteSource(synth=synth), cache_root())
+    trained_on = str(info["world_version"])
+    synth = SynthSource(images=int(info["images"]), seed=int(info["seed"]), version=WORLD_VERSION)
+    note = None if trained_on == WORLD_VERSION else (
+        f"generated world v{WORLD_VERSION} (seed {synth.seed}, {synth.images} images) standing in for the card's "
+        f"v{trained_on}, which the current generator no longer renders")
+    return ensure_world(SuiteSource(synth=synth), cache_root()), note
 
 
 def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSettings) -> CalibrationSource:
     """Where the calibration images come from: `settings.calibration_data`, else the card's training dataset."""
     from gate.data.dataset import DetectionDataset
-    from gate.models.classes import select_images
+    from gate.cards.classes import select_images
 
     if settings.calibration_data is not None:
         path = Path(settings.calibration_data)
@@ -87,14 +95,16 @@ def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSet
         raise InputError("the model card records no training dataset; pass --calibration-data DATASET",
                          path=model_dir)
     path = _resolve_dataset_path(card.training.data.dataset_path, model_dir)
+    stand_in = None
     if not (path / "annotations.json").is_file():
-        path = _generated_training_world(card)
-    if path is None:
-        raise InputError(f"the model's training dataset {card.training.data.dataset_path} is not here; "
-                         f"pass --calibration-data DATASET", path=model_dir)
+        generated = _generated_training_world(card)
+        if generated is None:
+            raise InputError(f"the model's training dataset {card.training.data.dataset_path} is not here; "
+                             f"pass --calibration-data DATASET", path=model_dir)
+        path, stand_in = generated
     dataset = DetectionDataset.load(path)
     digest = sha256_file(dataset.annotations_path)
-    if digest != card.training.data.annotations_sha256:
+    if stand_in is None and digest != card.training.data.annotations_sha256:
         raise InputError(f"the training dataset changed since the model was trained (annotations sha256 "
                          f"{digest[:12]}, the card records {card.training.data.annotations_sha256[:12]}); "
                          f"pass --calibration-data DATASET", path=dataset.annotations_path)
@@ -103,7 +113,8 @@ def calibration_source(card: ModelCard, model_dir: Path, settings: Int8ExportSet
         ids = sorted(img.id for img in dataset.images)
     else:
         ids = sorted(select_images(dataset.coco, selector.tag, selector.values))
-    return CalibrationSource(path, digest, selector.describe(), ids)
+    split = selector.describe() if stand_in is None else f"{selector.describe()} of the {stand_in}"
+    return CalibrationSource(path, digest, split, ids)
 
 
 def calibration_tensor(card: ModelCard, model_dir: Path, settings: Int8ExportSettings,
@@ -171,10 +182,11 @@ def _quiet_modelopt(log: io.StringIO):
         modelopt_logger.propagate = propagate
 
 
-def export_int8(model_dir: Path, card: ModelCard, settings: Int8ExportSettings, dest: Path, key: str) -> ExportRecord:
-    """Write `dest/model.int8.onnx` (explicit Q/DQ) and `dest/quantize.log`; return the (unstored) record."""
+def export_int8(model_dir: Path, card: ModelCard, settings: Int8ExportSettings, dest: Path, key: str,
+                source: ExportRecord) -> ExportRecord:
+    """Quantize the fp32 ONNX export `source` into `dest/model.int8.onnx` (explicit Q/DQ) and `dest/quantize.log`;
+    return the (unstored) record."""
     started = time.perf_counter()
-    source = ensure_export(model_dir, "onnx", settings.onnx)
     input_name, batch = check_onnx_file(source.path, card)
     tensor, calibration = calibration_tensor(card, model_dir, settings, batch or 1)
     target = dest / INT8_EXPORT_FILE

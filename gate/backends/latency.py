@@ -16,74 +16,16 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from gate.backends.base import Backend, BackendDescription
-from gate.backends.machine import cpu_count, cpu_model
+from gate.backends.base import Backend
 from gate.backends.postprocess import postprocess
 from gate.errors import InputError
+from gate.machine import cpu_count, cpu_model
+from gate.results.latency import InterleavedLatency, LatencyResult, LatencyStats
 
 DEFAULT_WARMUP = 5
 DEFAULT_RUNS = 50
 STAGES = ("preprocess", "inference", "postprocess", "total")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LatencyStats(_Strict):
-    """Milliseconds over the timed runs (percentiles by linear interpolation)."""
-
-    runs: int
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    mean_ms: float
-    min_ms: float
-    max_ms: float
-
-    @classmethod
-    def from_seconds(cls, seconds: Sequence[float]) -> LatencyStats:
-        ms = np.asarray(seconds, dtype=np.float64) * 1000.0
-        if not ms.size:
-            raise ValueError("latency: expected at least one timed run, got none")
-        p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-        return cls(runs=int(ms.size), p50_ms=float(p50), p90_ms=float(p90), p99_ms=float(p99),
-                   mean_ms=float(ms.mean()), min_ms=float(ms.min()), max_ms=float(ms.max()))
-
-
-class LatencyResult(_Strict):
-    """One backend's latency at batch 1, with the facts needed to trust or reproduce the number."""
-
-    backend: str
-    precision: str
-    batch: int = 1
-    warmup_runs: int
-    timed_runs: int
-    image_ids: list[int]
-    preprocess: LatencyStats
-    inference: LatencyStats
-    postprocess: LatencyStats
-    total: LatencyStats
-    throughput_images_per_s: float = Field(gt=0)
-    threads: int | None
-    cpu_model: str
-    cpu_count: int
-    device: str
-    device_synchronized: bool
-    libraries: dict[str, str]
-    description: BackendDescription
-
-
-class InterleavedLatency(_Strict):
-    """Two backends timed alternately (A B A B ...) in one process; ratios are a / b."""
-
-    order: str = "ABAB"
-    a: LatencyResult
-    b: LatencyResult
-    ratio_p50: float
-    ratio_mean: float
 
 
 def _check_images(images: Sequence[tuple[int, np.ndarray]]) -> None:

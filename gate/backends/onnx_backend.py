@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from gate.backends.base import Backend, BackendDescription
-from gate.backends.exports import ExportRecord, ensure_export
-from gate.backends.machine import cpu_model
+from gate.backends.base import Backend
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import ExportRecord
 from gate.backends.postprocess import RawOutputs
 from gate.errors import InputError
+from gate.machine import cpu_model
+from gate.results.backend import BackendDescription
 from gate.storage import sha256_file
 
 

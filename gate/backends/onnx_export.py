@@ -18,7 +18,7 @@ import numpy as np
 from gate import __version__
 from gate.backends.exports import ExportRecord, OnnxExportSettings, TensorSpec
 from gate.errors import InputError
-from gate.models.card import ModelCard
+from gate.cards.card import ModelCard
 from gate.storage import sha256_file
 
 ONNX_EXPORT_FILE = "model.onnx"
@@ -167,7 +167,7 @@ def _export_torch(model_dir: Path, card: ModelCard, settings: OnnxExportSettings
     import torch
     import transformers
 
-    from gate.models.rtdetr import load_detector
+    from gate.cards.rtdetr import load_detector
 
     if card.preprocessing.dtype != "float32":
         raise InputError(f"ONNX export supports float32 model inputs, the card says {card.preprocessing.dtype}",

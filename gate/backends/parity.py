@@ -12,57 +12,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from gate.backends.base import Backend
 from gate.backends.preprocess import PreparedBatch
 from gate.errors import InputError
+from gate.results.backend import REFERENCE_BACKEND
+from gate.results.parity import ParityEntry, PreprocessingParity, SettingDifference
 from gate.storage import canonical_json, sha256_bytes
 
 DEFAULT_PROBE_IMAGES = 4
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SettingDifference(_Strict):
-    setting: str
-    card: Any
-    backend: Any
-
-
-class ParityEntry(_Strict):
-    backend: str
-    tensor_sha256: str
-    shape: list[int]
-    dtype: str
-    matches_reference: bool
-    max_abs_diff: float | None  # against the reference tensor; None when the shapes differ
-    differing_settings: list[SettingDifference] = Field(default_factory=list)
-    note: str = ""
-
-
-class PreprocessingParity(_Strict):
-    """Per backend: the hash of its input tensor on the probe images and whether it equals the reference's."""
-
-    reference: str
-    probe_image_ids: list[int]
-    probe_pixels_sha256: str  # of the source images, so a changed probe set is visible too
-    entries: list[ParityEntry]
-
-    @property
-    def all_match(self) -> bool:
-        return all(e.matches_reference for e in self.entries)
-
-    def entry(self, backend: str) -> ParityEntry:
-        for item in self.entries:
-            if item.backend == backend:
-                return item
-        raise KeyError(backend)
 
 
 def probe_images(source, count: int = DEFAULT_PROBE_IMAGES) -> list[tuple[int, np.ndarray]]:
@@ -93,7 +53,7 @@ def setting_differences(backend: Backend) -> list[SettingDifference]:
 
 
 def check_preprocessing_parity(
-    backends: Sequence[Backend], images: Sequence[tuple[int, np.ndarray]], reference: str = "torch"
+    backends: Sequence[Backend], images: Sequence[tuple[int, np.ndarray]], reference: str = REFERENCE_BACKEND
 ) -> PreprocessingParity:
     """Hash every backend's prepared probe batch and compare it with the reference backend's."""
     if not images:

@@ -17,7 +17,7 @@ import numpy as np
 
 from gate.backends.detections import Detections
 from gate.backends.preprocess import InputGeometry, PreparedBatch
-from gate.models.card import PostprocessingSpec
+from gate.cards.card import PostprocessingSpec
 
 
 @dataclass(frozen=True)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from gate.backends.base import Backend
 from gate.backends.detections import Detections
-from gate.data.dataset import DetectionDataset
+from gate.data.dataset import DetectionDataset, LoadedImage
 
 
-def iter_predictions(
-    backend: Backend, dataset: DetectionDataset, image_ids: Sequence[int] | None = None, batch_size: int = 4
-) -> Iterator[Detections]:
-    """Detections per image, streamed in batches of `batch_size` source images (dataset order by default)."""
-    ids = [img.id for img in dataset.images] if image_ids is None else list(image_ids)
+def predict_batches(backend: Backend, images: Iterable[LoadedImage], batch_size: int) -> Iterator[Detections]:
+    """Detections per image, in the given order, `batch_size` consecutive images per backend call."""
     pending_pixels, pending_ids = [], []
-    for loaded in dataset.iter_images(ids):
+    for loaded in images:
         pending_pixels.append(loaded.pixels)
         pending_ids.append(loaded.info.id)
         if len(pending_ids) == batch_size:
@@ -23,6 +20,27 @@ def iter_predictions(
             pending_pixels, pending_ids = [], []
     if pending_ids:
         yield from backend.infer(pending_pixels, pending_ids)
+
+
+def iter_predictions(
+    backend: Backend, dataset: DetectionDataset, image_ids: Sequence[int] | None = None, batch_size: int = 4
+) -> Iterator[Detections]:
+    """Detections per image, streamed in batches of `batch_size` source images (dataset order by default)."""
+    ids = [img.id for img in dataset.images] if image_ids is None else list(image_ids)
+    yield from predict_batches(backend, dataset.iter_images(ids), batch_size)
+
+
+def predict_suite(backend: Backend, suite, batch_size: int, progress: bool) -> list[Detections]:
+    """The backend's detections for every suite image, in manifest order, with a progress bar.
+
+    Batches are consecutive manifest images, `batch_size` at a time: the Ray executor cuts its shards
+    on these same boundaries so that both compute exactly the same batches.
+    """
+    from tqdm import tqdm
+
+    stream = predict_batches(backend, suite.iter_images(), batch_size)
+    return list(tqdm(stream, total=len(suite), desc=f"{suite.name} [{backend.name}]", unit="img",
+                     disable=not progress, leave=False))
 
 
 def predict_dataset(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from gate.models.card import PreprocessingSpec
+from gate.cards.card import PreprocessingSpec
 
 _PIL_FILTERS = {
     "nearest": Image.Resampling.NEAREST,

@@ -24,10 +24,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from gate.backends.base import Backend, BackendDescription
-from gate.backends.exports import ExportRecord, cache_root, ensure_export
+from gate.backends.base import Backend
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import ExportRecord
 from gate.backends.postprocess import RawOutputs
 from gate.errors import GateError, InputError
+from gate.locations import cache_root
+from gate.results.backend import BackendDescription
 from gate.storage import atomic_write_bytes, atomic_write_json, canonical_json, sha256_bytes, sha256_file
 
 DEFAULT_WORKSPACE_BYTES = 1 << 30

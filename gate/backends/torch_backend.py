@@ -6,9 +6,10 @@ import platform
 
 import numpy as np
 
-from gate.backends.base import Backend, BackendDescription
+from gate.backends.base import Backend
 from gate.backends.postprocess import RawOutputs
 from gate.errors import InputError
+from gate.results.backend import BackendDescription
 
 
 class TorchBackend(Backend):
@@ -28,7 +29,7 @@ class TorchBackend(Backend):
     def _load(self) -> None:
         import torch
 
-        from gate.models.rtdetr import load_detector
+        from gate.cards.rtdetr import load_detector
 
         if self.card.architecture.format != "safetensors":
             raise InputError(f"the torch backend needs safetensors weights, got {self.card.architecture.format}",

@@ -15,20 +15,19 @@ modified after they are written, so the previous baselines stay as the line's hi
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel
 
 from gate.errors import InputError, RefusedError
 from gate.provenance import git_commit, utc_now
 from gate.results import RESULTS_INDEX, load_results_index
-from gate.storage import atomic_write_json, atomic_write_text, sha256_file, staged_dir
+from gate.results.artifact import Artifact
+from gate.storage import atomic_write_text, sha256_file, staged_dir
 
 BASELINES_ENV = "TSRGATE_BASELINES"
 CURRENT_FILE = "CURRENT"
@@ -44,8 +43,18 @@ def default_baselines_dir() -> Path:
     return Path(os.environ.get(BASELINES_ENV, "baselines"))
 
 
-class SignoffRecord(BaseModel):
+class VerdictCitation(BaseModel):
+    """The verdict that allowed a promotion: its outcome, where it was and its sha256."""
+
+    outcome: str
+    path: str
+    sha256: str
+
+
+class SignoffRecord(Artifact):
     """Why a results folder became the baseline: the human and machine facts of the promotion."""
+
+    what = "sign-off record"
 
     line: str
     version: str
@@ -54,7 +63,7 @@ class SignoffRecord(BaseModel):
     git_commit: str | None = None
     source_results: str
     results_index_sha256: str
-    verdict: dict[str, Any] | None = None  # outcome and sha256 of the verdict that allowed it
+    verdict: VerdictCitation | None = None
     note: str = ""
 
 
@@ -64,7 +73,6 @@ class BaselineVersion(BaseModel):
     current: bool
     results_path: str
     signoff: SignoffRecord
-    key_metrics: dict[str, Any] = Field(default_factory=dict)
 
 
 def _default_signer() -> str:
@@ -125,13 +133,7 @@ class BaselineStore:
         return path
 
     def signoff(self, line: str, version: str) -> SignoffRecord:
-        path = self.line_dir(line) / VERSIONS_DIR / version / SIGNOFF_FILE
-        try:
-            return SignoffRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise InputError("sign-off record missing", path=path) from None
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise InputError(f"unreadable sign-off record ({type(exc).__name__})", path=path) from None
+        return SignoffRecord.load(self.line_dir(line) / VERSIONS_DIR / version / SIGNOFF_FILE)
 
     def history(self, line: str) -> list[BaselineVersion]:
         """Every promoted version of a line, oldest first (orphans of killed promotions excluded)."""
@@ -164,7 +166,7 @@ class BaselineStore:
         """Store a verified results folder as the line's new baseline (refuses to replace without force)."""
         results = Path(results)
         load_results_index(results, verify=True)  # refuse interrupted or tampered results first
-        verdict = self._verdict_summary(verdict_path) if verdict_path else None
+        verdict = cite_verdict(verdict_path, results) if verdict_path else None
         line_dir = self.line_dir(line)
         current = self.current_version(line)
         if current is not None and not force:
@@ -191,24 +193,23 @@ class BaselineStore:
             # Re-verify the copy: a source changed while copying must not become a baseline.
             load_results_index(staging / RESULTS_DIR, verify=True)
             record.results_index_sha256 = sha256_file(staging / RESULTS_DIR / RESULTS_INDEX)
-            atomic_write_json(staging / SIGNOFF_FILE, record.model_dump(mode="json"))
+            record.save(staging / SIGNOFF_FILE)
         atomic_write_text(line_dir / CURRENT_FILE, version + "\n")
         return BaselineVersion(
             line=line, version=version, current=True, results_path=str(target / RESULTS_DIR), signoff=record
         )
 
-    @staticmethod
-    def _verdict_summary(path: str | Path) -> dict[str, Any]:
-        path = Path(path)
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError("verdict file not found", path=path) from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"verdict is not valid JSON ({exc})", path=path) from None
-        outcome = raw.get("outcome") if isinstance(raw, dict) else None
-        if outcome is None:
-            raise InputError("not a tsrgate verdict (no 'outcome' field)", path=path)
-        if outcome == "fail":
-            raise RefusedError("the verdict failed; a failed candidate cannot become the baseline", path=path)
-        return {"outcome": outcome, "path": str(path), "sha256": sha256_file(path)}
+
+def cite_verdict(path: str | Path, results: Path) -> VerdictCitation:
+    """The verdict that allows promoting `results`: read with the verdict loader (so a hand-edited outcome is
+    refused), about this very results folder (its candidate's index hash), and not failed."""
+    from gate.results.verdict import load_verdict
+
+    path = Path(path)
+    verdict = load_verdict(path)
+    if verdict.candidate.results_index_sha256 != sha256_file(results / RESULTS_INDEX):
+        raise RefusedError(f"the verdict is about another results folder ({verdict.candidate.results_path}, index "
+                           f"sha256 {verdict.candidate.results_index_sha256[:12]}), not {results}", path=path)
+    if verdict.outcome == "fail":
+        raise RefusedError("the verdict failed; a failed candidate cannot become the baseline", path=path)
+    return VerdictCitation(outcome=verdict.outcome, path=str(path), sha256=sha256_file(path))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import baselines_dir_option
 from gate.storage import dump_json
 
 
@@ -13,14 +14,6 @@ def _store(baselines_dir: str | None):
     from gate.baselines import BaselineStore
 
     return BaselineStore(baselines_dir)
-
-
-_dir_option = click.option(
-    "--baselines-dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Baselines folder (default: $TSRGATE_BASELINES or ./baselines).",
-)
 
 
 @click.group()
@@ -35,7 +28,7 @@ def baseline() -> None:
 @click.option("--verdict", "verdict_path", type=click.Path(path_type=Path), help="The verdict JSON that allowed it.")
 @click.option("--signed-by", default=None, help="Who signs the promotion (default: git user.name or $USER).")
 @click.option("--note", default="", help="Free text stored in the sign-off record.")
-@_dir_option
+@baselines_dir_option
 def promote(results, line, force, verdict_path, signed_by, note, baselines_dir) -> None:
     """Store RESULTS (a sealed results folder) as the baseline of a model line."""
     version = _store(baselines_dir).promote(
@@ -45,7 +38,7 @@ def promote(results, line, force, verdict_path, signed_by, note, baselines_dir) 
 
 
 @baseline.command("list")
-@_dir_option
+@baselines_dir_option
 def list_baselines(baselines_dir) -> None:
     """List model lines and their current baselines."""
     store = _store(baselines_dir)
@@ -64,7 +57,7 @@ def list_baselines(baselines_dir) -> None:
 @baseline.command()
 @click.argument("line")
 @click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
-@_dir_option
+@baselines_dir_option
 def show(line, as_json, baselines_dir) -> None:
     """Show a line's baseline history with sign-off records."""
     history = _store(baselines_dir).history(line)
@@ -74,7 +67,7 @@ def show(line, as_json, baselines_dir) -> None:
     for v in history:
         mark = "*" if v.current else " "
         s = v.signoff
-        verdict = s.verdict["outcome"] if s.verdict else "none recorded"
+        verdict = s.verdict.outcome if s.verdict else "none recorded"
         click.echo(f"{mark} {v.version}  {s.promoted_at}  by {s.signed_by}  commit {s.git_commit or '-'}  verdict {verdict}")
         click.echo(f"    from {s.source_results}")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import baselines_dir_option, history_db_option
 from gate.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -47,41 +48,29 @@ def print_summary(verdict, out_dir: Path | None) -> None:
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, help="Policy YAML (default: the built-in default policy).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="Gate config giving the policy and baseline.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for verdict.json and the reports.")
-@click.option("--baselines-dir", type=click.Path(path_type=Path), default=None, help="Baselines folder (default: $TSRGATE_BASELINES or ./baselines).")
+@baselines_dir_option
 @click.option("--no-latency", is_flag=True, help="Do not re-time the two models interleaved; use the stored latencies.")
 @click.option("--github/--no-github", default=None, help="Emit GitHub annotations and job summary (default: on when GITHUB_ACTIONS=true).")
-@click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database.")
+@history_db_option
 @click.option("--no-history", is_flag=True, help="Do not record this comparison in the history.")
 def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history) -> None:
     """Compare CANDIDATE results with BASELINE (a results folder or a baseline line); exit 0 pass, 1 fail, 2 error."""
-    from gate.compare import compare_results
-    from gate.compare.verdict import VERDICT_FILE
     from gate.errors import InputError
-    from gate.run import load_gate_config
+    from gate.results.config import load_gate_config
+    from gate.results.verdict import VERDICT_FILE
+    from gate.workflow import gate_results
 
     config = load_gate_config(config_path) if config_path else None
     baseline = baseline or (config.baseline if config else None)
     if baseline is None:
         raise InputError("no baseline given: pass BASELINE or set `baseline` in --config")
     policy_path = policy_path or (config.policy if config and config.policy else None)
-    verdict = compare_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
-                              latency=not no_latency, log=lambda m: click.echo(m, err=True))
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        verdict.save(out / VERDICT_FILE)
-        from gate.report import write_verdict_reports
-
-        write_verdict_reports(verdict, out, history_db=history_db)
-    if not no_history:
-        from gate.compare.history_hook import record_compare
-
-        record_compare(verdict, history_db)
     if github is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
-    if github:
-        from gate.compare.github import emit_github
-
-        emit_github(verdict, out)
+    verdict = gate_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
+                           latency=not no_latency, verdict_path=out / VERDICT_FILE if out is not None else None,
+                           reports_dir=out, history_db=history_db, record_history=not no_history, github=github,
+                           log=lambda m: click.echo(m, err=True))
     print_summary(verdict, out)
     click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import threads_option
+
 
 @click.command()
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: reports/demo).")
-@click.option("--threads", type=int, default=None, help="Threads per backend (default: the config's, $TSRGATE_THREADS, else the cores up to 4).")
+@threads_option(help="CPU threads per backend (default: the config's, $TSRGATE_THREADS, else the cores up to 4).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(out, threads, quiet) -> None:
     """Gate the shipped synth-candidate against synth-baseline on the generated world; write reports/demo/."""

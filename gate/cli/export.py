@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import threads_option
+
 
 def _int8_options(command):
     """Options that decide the Q/DQ export (shared by `export` and `debug int8`)."""
@@ -57,7 +59,7 @@ def _settings(fmt: str, opset, batch, calibration_images, calibration_method, hi
 def export(model_dir, fmt, opset, batch, calibration_images, calibration_method, high_precision_dtype,
            calibration_data, seed, quantize_op_types, out, force, as_json) -> None:
     """Export MODEL to ONNX (fp32) or INT8 (Model Optimizer Q/DQ ONNX); reuse an intact cached export."""
-    from gate.backends.exports import ensure_export
+    from gate.backends.exporter import ensure_export
 
     settings = _settings(fmt, opset, batch, calibration_images, calibration_method, high_precision_dtype,
                          calibration_data, seed, quantize_op_types)
@@ -91,7 +93,7 @@ def debug() -> None:
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Dataset whose first images are used (default: the training data's validation split).")
 @click.option("--top", type=int, default=15, show_default=True, help="Layers to list.")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
+@threads_option()
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the full report as JSON.")
 def debug_int8(model_dir, opset, batch, calibration_images, calibration_method, high_precision_dtype,
                calibration_data, seed, quantize_op_types, images, data, top, threads, out) -> None:

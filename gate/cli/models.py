@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import threads_option
+
 
 @click.command()
 @click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path), help="COCO dataset folder.")
@@ -57,53 +59,35 @@ def ingest(src, card_path, out, name, trust_pickle, force) -> None:
 @click.option("--split", default=None, help="Only images whose TAG equals VALUE, as TAG=VALUE (e.g. split=test).")
 @click.option("--limit", type=int, default=None, help="Only the first N selected images.")
 @click.option("--batch-size", type=int, default=4, show_default=True)
-@click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
+@threads_option()
 @click.option("--evaluate", is_flag=True, help="Also print COCO AP (pycocotools) against the dataset's boxes.")
 @click.option("--gt-out", type=click.Path(path_type=Path), default=None,
               help="Write the ground truth as the model's classes see it (for supercategory models).")
 def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, threads, evaluate, gt_out) -> None:
     """Run MODEL_DIR over the images of DATA_DIR; write COCO results and/or print AP."""
-    from gate.backends import create_backend
     from gate.backends.detections import detections_to_coco_results
-    from gate.backends.predict import predict_dataset
     from gate.data.coco import save_coco
-    from gate.data.dataset import DetectionDataset
     from gate.errors import InputError
-    from gate.models.card import load_card
-    from gate.models.classes import card_class_map, class_view, results_category_ids, select_images
-    from gate.models.evaluate import coco_metrics
+    from gate.models.evaluate import coco_metrics, predict_model_folder
     from gate.storage import atomic_write_json
 
     if out is None and not evaluate and gt_out is None:
         raise InputError("nothing to do: pass --out, --evaluate or --gt-out")
-    card = load_card(model_dir)
-    dataset = DetectionDataset.load(data_dir)
-    if split:
-        tag, sep, value = split.partition("=")
-        if not sep:
-            raise InputError(f"--split: expected TAG=VALUE, got {split!r}")
-        ids = select_images(dataset.coco, tag, [value])
-        if not ids:
-            raise InputError(f"no image has {tag}={value}", path=dataset.annotations_path)
-    else:
-        ids = [img.id for img in dataset.images]
-    ids = ids[:limit] if limit else ids
-    recipe_classes = card.training.recipe.content.get("classes") if card.training else None
-    classes = card_class_map(card.class_names, dataset.coco, recipe_classes, dataset.annotations_path)
-    backend = create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8)
-    with backend:
-        detections = predict_dataset(backend, dataset, ids, batch_size=batch_size, progress=True)
-    category_ids, native = results_category_ids(classes, dataset.coco)
+    tag, sep, value = (split or "").partition("=")
+    if split and not sep:
+        raise InputError(f"--split: expected TAG=VALUE, got {split!r}")
+    found = predict_model_folder(model_dir, data_dir, tag or None, [value], limit=limit, backend_name=backend_name,
+                                 threads=threads, batch_size=batch_size, progress=True)
+    detections = found.detections
     if out is not None:
-        atomic_write_json(out, detections_to_coco_results(detections, category_ids))
-        note = "" if native else " (category ids are the model's classes 1..K; see --gt-out)"
-        click.echo(f"wrote {out}: {sum(len(d) for d in detections)} detections on {len(ids)} images{note}")
-    view = class_view(dataset.coco, classes, set(ids))
+        atomic_write_json(out, detections_to_coco_results(detections, found.category_ids))
+        note = "" if found.native_categories else " (category ids are the model's classes 1..K; see --gt-out)"
+        click.echo(f"wrote {out}: {sum(len(d) for d in detections)} detections on {len(found.image_ids)} images{note}")
     if gt_out is not None:
-        save_coco(view, gt_out)
-        click.echo(f"wrote {gt_out}: ground truth in the model's {len(card.class_names)} classes")
+        save_coco(found.ground_truth, gt_out)
+        click.echo(f"wrote {gt_out}: ground truth in the model's {len(found.card.class_names)} classes")
     if evaluate:
-        record = coco_metrics(view, detections, split=split or "all")
+        record = coco_metrics(found.ground_truth, detections, split=split or "all")
         click.echo(f"AP {record.ap:.3f}  AP50 {record.ap50:.3f}  AP75 {record.ap75:.3f}  AP_small {record.ap_small:.3f}  "
                    f"AP_medium {record.ap_medium:.3f}  AP_large {record.ap_large:.3f}  AR100 {record.ar100:.3f}")
         for name, value in record.per_class_ap50.items():
@@ -114,11 +98,11 @@ def predict(model_dir, data_dir, out, backend_name, split, limit, batch_size, th
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--suite", "suite_names", multiple=True, required=True, help="Suite name (repeatable).")
 @click.option("--backend", "backend_name", default="torch", show_default=True, help="Backend to run.")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: $TSRGATE_THREADS or 1).")
+@threads_option()
 @click.option("--record", is_flag=True, help="Write the numbers into the model card (weights untouched).")
 def measure(model_dir, suite_names, backend_name, threads, record) -> None:
     """Measure MODEL_DIR on scenario suites (pycocotools AP); --record keeps the numbers in its card."""
-    from gate.models.card import card_path
+    from gate.cards.card import card_path
     from gate.models.evaluate import evaluate_model_on_suite, record_card_evaluation
 
     for name in suite_names:

@@ -6,20 +6,18 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import baselines_dir_option, history_db_option, location_options, split_list, threads_option
+
 FORMATS = ("html", "md", "junit", "json")
-
-
-def _split(value: str | None) -> list[str] | None:
-    return None if value is None else [v.strip() for v in value.split(",") if v.strip()] or None
 
 
 def load_report_source(source: Path):
     """A verdict (file, or the folder `tsrgate compare --out` wrote), or a run results folder (returned as a Path)."""
     from gate.compare import load_verdict
-    from gate.compare.verdict import VERDICT_FILE
+    from gate.results.verdict import VERDICT_FILE
     from gate.errors import InputError
     from gate.results import RESULTS_INDEX
-    from gate.run.record import RUN_FILE
+    from gate.results.record import RUN_FILE
 
     if source.is_dir():
         if (source / VERDICT_FILE).is_file():
@@ -31,22 +29,8 @@ def load_report_source(source: Path):
     return load_verdict(source)
 
 
-_location_options = [
-    click.option("--cache", type=click.Path(path_type=Path), default=None,
-                 help="Cache folder holding rendered suite images (default: $TSRGATE_CACHE or the user cache)."),
-    click.option("--suites-dir", type=click.Path(path_type=Path), default=None,
-                 help="Suites folder (default: $TSRGATE_SUITES or ./suites)."),
-    click.option("--data", type=click.Path(path_type=Path), default=None,
-                 help="Source dataset when not where the suite spec says."),
-    click.option("--history-db", type=click.Path(path_type=Path), default=None,
-                 help="History database for the trend (default: $TSRGATE_HISTORY)."),
-]
-
-
 def _with_locations(command):
-    for option in reversed(_location_options):
-        command = option(command)
-    return command
+    return location_options(history_db_option(command))
 
 
 @click.command()
@@ -121,10 +105,9 @@ def _results_report(folder: Path, fmt: str) -> str:
               help="Results folder to write or reuse (default: results/signoff/<model>-<weights>).")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None,
               help="Policy (default: gate/policies/release.yaml).")
-@click.option("--baselines-dir", type=click.Path(path_type=Path), default=None,
-              help="Baselines folder (default: $TSRGATE_BASELINES or ./baselines).")
+@baselines_dir_option
 @click.option("--prepared-by", default=None, help="Name printed as the preparer of the document.")
-@click.option("--threads", type=int, default=None, help="Threads per backend.")
+@threads_option()
 @click.option("--no-latency", is_flag=True, help="Do not re-time candidate and baseline interleaved.")
 @click.option("--no-history", is_flag=True, help="Do not record the run and comparison in the history.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr (the verdict lines still print).")
@@ -133,10 +116,10 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
             no_latency, no_history, quiet, cache, suites_dir, data, history_db) -> None:
     """Run MODEL on every shipped suite and backend, compare with the line's baseline, write the sign-off HTML."""
     from gate.errors import EXIT_FINDINGS, EXIT_OK
-    from gate.report.signoff import prepare_signoff
+    from gate.signoff import prepare_signoff
 
     outcome = prepare_signoff(
-        model, line, out, suites=_split(suites), backends=_split(backends), results_dir=results_dir,
+        model, line, out, suites=split_list(suites), backends=split_list(backends), results_dir=results_dir,
         policy_path=policy_path, baselines_dir=baselines_dir, cache=cache, suites_dir=suites_dir, data=data,
         history_db=history_db, prepared_by=prepared_by, latency=not no_latency, threads=threads,
         record_history=not no_history, log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)),
@@ -146,8 +129,8 @@ def signoff(model, line, out, suites, backends, results_dir, policy_path, baseli
     click.echo(f"sign-off verdict: {verdict.outcome.upper()} ({verdict.candidate.model.name} vs line {line}: "
                f"{c['fail']} failed, {c['warn']} warnings, {c['insufficient_support'] + c['not_run']} not judged)")
     for b in verdict.candidate.backends:
-        if b["status"] != "ok":
-            click.echo(f"  {b['name']}: {b['status']} ({b.get('reason', '')})")
+        if not b.ok:
+            click.echo(f"  {b.summary}")
     click.echo(f"results: {outcome.results_path}{' (reused)' if outcome.results_reused else ''}")
     click.echo(f"sign-off document written to {outcome.html_path} (verdict: {outcome.verdict_path})")
     click.get_current_context().exit(EXIT_FINDINGS if verdict.outcome == "fail" else EXIT_OK)

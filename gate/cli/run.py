@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-
-def _split(value: str | None) -> list[str] | None:
-    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+from gate.cli.options import history_db_option, location_options, split_list, threads_option
 
 
 @click.command()
@@ -19,13 +17,11 @@ def _split(value: str | None) -> list[str] | None:
               help="YAML gate config (suites, backends, policy, baseline, latency).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Results folder to write.")
 @click.option("--force", is_flag=True, help="Replace an existing results folder.")
-@click.option("--threads", type=int, default=None, help="Threads per backend (default: $TSRGATE_THREADS or 1).")
+@threads_option()
 @click.option("--no-latency", is_flag=True, help="Skip latency measurement.")
-@click.option("--cache", type=click.Path(path_type=Path), default=None, help="Cache folder (default: $TSRGATE_CACHE or the user cache).")
-@click.option("--suites-dir", type=click.Path(path_type=Path), default=None, help="Suites folder (default: $TSRGATE_SUITES or ./suites).")
-@click.option("--data", type=click.Path(path_type=Path), default=None, help="Source dataset when not where the suite spec says.")
+@location_options
 @click.option("--line", default=None, help="Model line recorded in the history.")
-@click.option("--history-db", type=click.Path(path_type=Path), default=None, help="History database (default: $TSRGATE_HISTORY).")
+@history_db_option
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--executor", type=click.Choice(["inprocess", "ray"]), default="inprocess", show_default=True,
@@ -42,26 +38,13 @@ def _split(value: str | None) -> list[str] | None:
 def run(model, suites, backends, config_path, out, force, threads, no_latency, cache, suites_dir, data, line,
         history_db, no_history, quiet, executor, address, workers, shard_images) -> None:
     """Evaluate MODEL (a model folder) on suites and backends; write a results folder to --out."""
-    from gate.errors import InputError
-    from gate.run import GateConfig, load_gate_config, run_model
+    from gate.run import run_model
+    from gate.results.config import resolve_gate_config
     from gate.run.executors import make_executor
     from gate.run.history_hook import record_run
 
-    base = load_gate_config(config_path) if config_path else None
-    overrides = {}
-    if _split(suites):
-        overrides["suites"] = _split(suites)
-    if _split(backends):
-        overrides["backends"] = _split(backends)
-    if threads is not None:
-        overrides["threads"] = threads
-    if base is None and "suites" not in overrides:
-        raise InputError("no suites given: pass --suites or --config")
-    settings = (base.model_dump() if base else {}) | overrides
-    if no_latency:
-        settings.setdefault("latency", {})
-        settings["latency"] = dict(settings["latency"], enabled=False)
-    config = GateConfig.model_validate(settings)
+    config = resolve_gate_config(config_path, suites=split_list(suites), backends=split_list(backends), threads=threads,
+                                 latency=not no_latency)
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     predictions = make_executor(executor, address=address, workers=workers, shard_images=shard_images, log=echo)
     record = run_model(model, config, out, force=force, cache=cache, suites_dir=suites_dir, data=data,
@@ -74,8 +57,8 @@ def run(model, suites, backends, config_path, out, force, threads, no_latency, c
         status = e.status + (" (cached)" if e.predictions_from_cache else "")
         click.echo(f"  {e.suite:<18} {e.backend:<14} {status:<12} {ap:>6} {ap50:>6}")
     for b in record.backends:
-        if b["status"] != "ok":
-            click.echo(f"  {b['name']}: {b['status']} ({b['reason']})")
+        if not b.ok:
+            click.echo(f"  {b.summary}")
     if record.executor.kind != "inprocess":
         click.echo(f"  predictions: {record.executor.summary()}; latency measured {record.executor.latency_measured_in}")
     if not no_history:

@@ -6,19 +6,8 @@ from pathlib import Path
 
 import click
 
+from gate.cli.options import cache_option, data_option, suites_dir_option
 from gate.errors import EXIT_FINDINGS
-
-_SUITES_HELP = "Suites root (default: $TSRGATE_SUITES, else suites/ in the repository)."
-_CACHE_HELP = "Render cache root (default: $TSRGATE_CACHE, else the user cache dir)."
-
-
-def _suites_option(f):
-    return click.option("--suites-dir", "suites_dir", type=click.Path(path_type=Path), help=_SUITES_HELP)(f)
-
-
-def _cache_option(f):
-    return click.option("--cache", type=click.Path(path_type=Path), help=_CACHE_HELP)(f)
-
 
 @click.group()
 def suite() -> None:
@@ -27,9 +16,9 @@ def suite() -> None:
 
 @suite.command("build")
 @click.argument("spec")
-@click.option("--data", type=click.Path(path_type=Path), help="Source dataset folder (overrides the spec's path).")
-@_cache_option
-@_suites_option
+@data_option
+@cache_option
+@suites_dir_option
 def build_command(spec: str, data: Path | None, cache: Path | None, suites_dir: Path | None) -> None:
     """Render SPEC and write suites/<name>/<version>/{spec.yaml,manifest.json}.
 
@@ -59,10 +48,10 @@ def build_command(spec: str, data: Path | None, cache: Path | None, suites_dir: 
 @suite.command("verify")
 @click.argument("name")
 @click.option("--version", "version", help="Suite version (default: the latest).")
-@click.option("--data", type=click.Path(path_type=Path), help="Source dataset folder (overrides the spec's path).")
+@data_option
 @click.option("--rerender", is_flag=True, help="Render every image again and compare (proves reproducibility here).")
-@_cache_option
-@_suites_option
+@cache_option
+@suites_dir_option
 def verify_command(name: str, version: str | None, data: Path | None, rerender: bool, cache: Path | None,
                    suites_dir: Path | None) -> None:
     """Recompute every hash of suite NAME (manifest, spec, source and rendered images); exit 1 on any mismatch."""
@@ -81,8 +70,8 @@ def verify_command(name: str, version: str | None, data: Path | None, rerender: 
 
 
 @suite.command("list")
-@_cache_option
-@_suites_option
+@cache_option
+@suites_dir_option
 def list_command(cache: Path | None, suites_dir: Path | None) -> None:
     """Show every suite version: counts, transforms, and whether its source and rendered images are here."""
     from gate.suites.catalog import list_suites
@@ -110,10 +99,10 @@ def list_command(cache: Path | None, suites_dir: Path | None) -> None:
 @click.option("--count", default=24, show_default=True, type=click.IntRange(1, 400), help="Images on the sheet.")
 @click.option("--columns", default=4, show_default=True, type=click.IntRange(1, 20))
 @click.option("--width", default=360, show_default=True, type=click.IntRange(64, 2000), help="Tile width in px.")
-@click.option("--data", type=click.Path(path_type=Path), help="Source dataset folder (overrides the spec's path).")
 @click.option("--drive", help="Sequence suites: show this drive's frames in order (e.g. d0003).")
-@_cache_option
-@_suites_option
+@data_option
+@cache_option
+@suites_dir_option
 def show_command(name: str, out: Path, version: str | None, count: int, columns: int, width: int, data: Path | None,
                  drive: str | None, cache: Path | None, suites_dir: Path | None) -> None:
     """Write a contact sheet of suite NAME: rendered images with boxes drawn and sign crops."""

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
 from gate.compare.sequences import sequence_rows
-from gate.compare.verdict import GateVerdict, PolicyProvenance, SideProvenance, overall_outcome
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
 from gate.provenance import utc_now
-from gate.results import RESULTS_INDEX
-from gate.run.record import RunRecord, load_run
-from gate.storage import sha256_file
+from gate.results.opened import ResultsFolder
+from gate.results.latency import LatencyStats
+from gate.results.record import RunRecord
+from gate.results.verdict import (
+    BootstrapSettings, GateVerdict, LatencyRatios, PolicyProvenance, SideProvenance, VerdictLatency, overall_outcome,
+)
 
 
 def resolve_results(ref: str | Path, baselines_dir: str | Path | None = None) -> Path:
@@ -60,73 +60,66 @@ def check_compatible(candidate: RunRecord, baseline: RunRecord) -> tuple[list[st
     return common, notes
 
 
-def side_provenance(record: RunRecord, folder: Path) -> SideProvenance:
+def side_provenance(results: ResultsFolder) -> SideProvenance:
+    record = results.record
     return SideProvenance(
-        results_path=str(folder), results_index_sha256=sha256_file(folder / RESULTS_INDEX), created_at=record.created_at,
+        results_path=str(results.path), results_index_sha256=results.index_sha256, created_at=record.created_at,
         model=record.model, suites=record.suites, backends=record.backends, libraries=record.libraries,
         machine=record.machine, git_commit=record.git_commit,
     )
 
 
-def _ratios(backend: str, cand: dict[str, float], base: dict[str, float], rows: list[MetricComparison]) -> dict:
+def _ratios(backend: str, cand: LatencyStats, base: LatencyStats, rows: list[MetricComparison]) -> LatencyRatios:
     """Candidate/baseline latency ratios of one backend: appended to `rows`, returned for the report."""
-    ratios = {"latency_p50_ratio": cand["p50_ms"] / base["p50_ms"], "latency_p99_ratio": cand["p99_ms"] / base["p99_ms"]}
-    rows.extend(MetricComparison(metric=m, backend=backend, candidate=v, baseline=1.0) for m, v in ratios.items())
-    return {"candidate_p50_ms": cand["p50_ms"], "baseline_p50_ms": base["p50_ms"],
-            "candidate_p99_ms": cand["p99_ms"], "baseline_p99_ms": base["p99_ms"], **ratios}
+    ratios = LatencyRatios(
+        candidate_p50_ms=cand.p50_ms, baseline_p50_ms=base.p50_ms, candidate_p99_ms=cand.p99_ms,
+        baseline_p99_ms=base.p99_ms, latency_p50_ratio=cand.p50_ms / base.p50_ms,
+        latency_p99_ratio=cand.p99_ms / base.p99_ms,
+    )
+    rows.extend(MetricComparison(metric=m, backend=backend, candidate=getattr(ratios, m), baseline=1.0)
+                for m in ("latency_p50_ratio", "latency_p99_ratio"))
+    return ratios
 
 
-def stored_latency(record: RunRecord, folder: Path) -> dict[str, Any]:
-    """Per-backend latency a run measured on its own (empty when it measured none)."""
-    if not record.latency_file:
-        return {}
-    return json.loads((folder / record.latency_file).read_text(encoding="utf-8"))["backends"]
-
-
-def latency_rows(candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base_dir: Path, suites: list[str],
-                 interleaved: bool, log: Callable[[str], None]) -> tuple[list[MetricComparison], dict[str, Any]]:
+def latency_rows(candidate: ResultsFolder, baseline: ResultsFolder, suites: list[str], interleaved: bool,
+                 log: Callable[[str], None]) -> tuple[list[MetricComparison], VerdictLatency]:
     """p50/p99 latency ratios per backend; timed interleaved (A B A B) in this process when both models are here."""
     rows: list[MetricComparison] = []
-    info: dict[str, Any] = {"backends": {}}
-    both_ok = [b["name"] for b in candidate.backends
-               if b["status"] == "ok" and any(o["name"] == b["name"] and o["status"] == "ok" for o in baseline.backends)]
-    cand_model, base_model = Path(candidate.model.path), Path(baseline.model.path)
+    info = VerdictLatency()
+    base_ok = set(baseline.record.backends_ok())
+    both_ok = [name for name in candidate.record.backends_ok() if name in base_ok]
+    cand_model, base_model = Path(candidate.record.model.path), Path(baseline.record.model.path)
     can_interleave = interleaved and cand_model.is_dir() and base_model.is_dir()
     if can_interleave:
         from gate.backends import create_backend
         from gate.backends.latency import measure_latency_interleaved
+        from gate.backends.parity import probe_images
         from gate.suites import open_suite
 
-        settings = candidate.config.get("latency", {})
-        first = candidate.suite(suites[0])
+        settings = candidate.record.config.latency
+        first = candidate.record.suite(suites[0])
         suite = open_suite(first.folder or first.name)
-        images = []
-        for loaded in suite.iter_images():
-            images.append((loaded.info.id, loaded.pixels))
-            if len(images) == settings.get("images", 10):
-                break
-        info["measured"] = f"interleaved A/B in one process on {len(images)} images of suite {suite.name}"
+        images = probe_images(suite, settings.images)
+        info.measured = f"interleaved A/B in one process on {len(images)} images of suite {suite.name}"
         for name in both_ok:
             log(f"latency [{name}]: candidate and baseline timed interleaved")
             with create_backend(name, cand_model) as a, create_backend(name, base_model) as b:
-                timing = measure_latency_interleaved(a, b, images, warmup=settings.get("warmup", 3),
-                                                     runs=settings.get("runs", 20))
-            info["backends"][name] = _ratios(name, timing.a.total.model_dump(), timing.b.total.model_dump(), rows)
+                timing = measure_latency_interleaved(a, b, images, warmup=settings.warmup, runs=settings.runs)
+            info.backends[name] = _ratios(name, timing.a.total, timing.b.total, rows)
     else:
-        info["measured"] = "separately, in each side's own run (not interleaved: ratios are noisier)"
-        stored_cand, stored_base = stored_latency(candidate, cand_dir), stored_latency(baseline, base_dir)
+        info.measured = "separately, in each side's own run (not interleaved: ratios are noisier)"
+        stored_cand, stored_base = candidate.latency().backends, baseline.latency().backends
         for name in both_ok:
             a, b = stored_cand.get(name), stored_base.get(name)
-            if not a or not b:
+            if a is None or b is None:
                 rows.extend(MetricComparison(metric=m, backend=name, status="not_run",
                                              status_reason="latency not measured on both sides")
                             for m in ("latency_p50_ratio", "latency_p99_ratio"))
                 continue
-            info["backends"][name] = _ratios(name, a["total"], b["total"], rows)
-    for b in candidate.backends:
-        if b["status"] != "ok":
-            rows.extend(MetricComparison(metric=m, backend=b["name"], status="not_run",
-                                         status_reason=f"{b['name']}: {b['status']} ({b.get('reason', '')})")
+            info.backends[name] = _ratios(name, a.total, b.total, rows)
+    for b in candidate.record.backends:
+        if not b.ok:
+            rows.extend(MetricComparison(metric=m, backend=b.name, status="not_run", status_reason=b.summary)
                         for m in ("latency_p50_ratio", "latency_p99_ratio"))
     return rows, info
 
@@ -144,20 +137,19 @@ def compare_results(
     cand_dir = resolve_results(candidate, baselines_dir)
     base_dir = resolve_results(baseline, baselines_dir)
     policy, policy_sha = load_policy(policy_path)
-    cand_record, base_record = load_run(cand_dir), load_run(base_dir)
+    cand, base = ResultsFolder.open(cand_dir), ResultsFolder.open(base_dir)
+    cand_record, base_record = cand.record, base.record
     suites, notes = check_compatible(cand_record, base_record)
 
     log(f"comparing {cand_record.model.name} with {base_record.model.name} on {len(suites)} suite(s)")
-    rows = accuracy_rows(policy, suites, cand_record, base_record, cand_dir, base_dir)
-    rows += consistency_rows(suites, cand_record, base_record, cand_dir, base_dir)
+    rows = accuracy_rows(policy, suites, cand, base)
+    rows += consistency_rows(suites, cand, base)
     rows += robustness_rows(suites, cand_record, base_record)
-    seq_rows, sequences = sequence_rows(policy, suites, cand_record, base_record, cand_dir, base_dir, policy_path)
+    seq_rows, sequences = sequence_rows(policy, suites, cand, base, policy_path)
     rows += seq_rows
-    lat_rows, latency_info = latency_rows(cand_record, base_record, cand_dir, base_dir, suites, latency, log)
+    lat_rows, latency_info = latency_rows(cand, base, suites, latency, log)
     rows += lat_rows
-    for b in cand_record.backends:
-        if b["status"] != "ok":
-            notes.append(f"{b['name']}: {b['status']} ({b.get('reason', '')})")
+    notes.extend(b.summary for b in cand_record.backends if not b.ok)
 
     outcomes = apply_policy(policy, rows)
     counts = Counter(o.outcome for o in outcomes)
@@ -165,12 +157,11 @@ def compare_results(
         outcome=overall_outcome(outcomes),
         created_at=utc_now(),
         policy=PolicyProvenance(name=policy.name, path=str(policy_path or default_policy_path()), sha256=policy_sha),
-        candidate=side_provenance(cand_record, cand_dir),
-        baseline=side_provenance(base_record, base_dir),
+        candidate=side_provenance(cand),
+        baseline=side_provenance(base),
         suites=suites,
-        bootstrap={"method": "paired image bootstrap, percentile CI", "resamples": policy.defaults.resamples,
-                   "confidence": policy.defaults.confidence, "seed": policy.defaults.seed,
-                   "min_support": policy.defaults.min_support},
+        bootstrap=BootstrapSettings(resamples=policy.defaults.resamples, confidence=policy.defaults.confidence,
+                                    seed=policy.defaults.seed, min_support=policy.defaults.min_support),
         latency=latency_info,
         counts={k: counts.get(k, 0) for k in ("pass", "warn", "fail", "insufficient_support", "not_run")},
         outcomes=outcomes,

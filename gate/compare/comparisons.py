@@ -9,13 +9,13 @@ so no rule can pass on something that was never measured.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from pathlib import Path
 
 from gate.policy import GATE_METRICS, MetricComparison, Policy
 from gate.policy.evaluate import selector_matches
-from gate.run.record import RunRecord
+from gate.results.opened import ResultsFolder
+from gate.results.backend import REFERENCE_BACKEND
+from gate.results.record import RunRecord
 
 CONSISTENCY_METRICS = ("backend_ap_delta", "backend_disagreement")
 
@@ -31,14 +31,13 @@ def backends_for_accuracy(policy: Policy, available: Iterable[str]) -> list[str]
     return wanted
 
 
-def accuracy_rows(
-    policy: Policy, suites: list[str], candidate: RunRecord, baseline: RunRecord, cand_dir: Path, base_dir: Path,
-) -> list[MetricComparison]:
-    from gate.eval import MatchRecords, paired_bootstrap
+def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: ResultsFolder) -> list[MetricComparison]:
+    from gate.eval import paired_bootstrap
 
     defaults = policy.defaults
+    candidate, baseline = cand.record, base.record
     rows: list[MetricComparison] = []
-    backend_names = [b["name"] for b in candidate.backends]
+    backend_names = [b.name for b in candidate.backends]
     for backend in backends_for_accuracy(policy, backend_names):
         for suite in suites:
             cand_entry, base_entry = candidate.entry(suite, backend), baseline.entry(suite, backend)
@@ -50,7 +49,7 @@ def accuracy_rows(
                             for m in ("ap", "ap50", "ap75"))
                 continue
             comparison = paired_bootstrap(
-                MatchRecords.load(cand_dir / cand_entry.records_file), MatchRecords.load(base_dir / base_entry.records_file),
+                cand.match_records(suite, backend), base.match_records(suite, backend),
                 candidate_threshold=candidate.model.score_threshold, baseline_threshold=baseline.model.score_threshold,
                 resamples=defaults.resamples, confidence=defaults.confidence, seed=defaults.seed,
                 min_support=defaults.min_support,
@@ -68,40 +67,37 @@ def accuracy_rows(
     return rows
 
 
-def _consistency(record: RunRecord, folder: Path) -> dict[str, dict]:
-    out = {}
-    for suite, rel in record.consistency_files.items():
-        out[suite] = json.loads((folder / rel).read_text(encoding="utf-8"))["backends"]
-    return out
+def _figures(results: ResultsFolder, suite: str, backend: str):
+    consistency = results.consistency(suite)
+    return None if consistency is None else consistency.backends.get(backend)
 
 
-def consistency_rows(suites: list[str], candidate: RunRecord, baseline: RunRecord, cand_dir: Path,
-                     base_dir: Path) -> list[MetricComparison]:
-    cand, base = _consistency(candidate, cand_dir), _consistency(baseline, base_dir)
+def consistency_rows(suites: list[str], cand: ResultsFolder, base: ResultsFolder) -> list[MetricComparison]:
     rows = []
-    for b in candidate.backends:
-        name = b["name"]
-        if name == "torch":
+    for b in cand.record.backends:
+        name = b.name
+        if name == REFERENCE_BACKEND:
             continue
         for suite in suites:
-            figures = cand.get(suite, {}).get(name)
-            if b["status"] != "ok" or figures is None:
-                reason = f"{name}: {b['status']}" + (f" ({b['reason']})" if b.get("reason") else "")
-                if b["status"] == "ok":
+            figures = _figures(cand, suite, name)
+            if not b.ok or figures is None:
+                reason = f"{name}: {b.status}" + (f" ({b.reason})" if b.reason else "")
+                if b.ok:
                     reason = f"{name} on {suite}: no consistency figures (failed run or no torch reference)"
                 rows.extend(MetricComparison(metric=m, suite=suite, backend=name, status="not_run", status_reason=reason)
                             for m in CONSISTENCY_METRICS)
                 continue
-            base_figures = base.get(suite, {}).get(name)
-            ap = figures.get("ap_delta") or {}
-            base_ap = (base_figures or {}).get("ap_delta") or {}
+            base_figures = _figures(base, suite, name)
+            ap = figures.ap_delta
+            base_ap = base_figures.ap_delta if base_figures else None
             rows.append(MetricComparison(
-                metric="backend_ap_delta", suite=suite, backend=name, candidate=ap.get("loss"),
-                baseline=base_ap.get("loss"), ci_low=ap.get("ci_low"), ci_high=ap.get("ci_high"),
-                delta=None if ap.get("loss") is None or base_ap.get("loss") is None else ap["loss"] - base_ap["loss"],
+                metric="backend_ap_delta", suite=suite, backend=name, candidate=ap.loss if ap else None,
+                baseline=base_ap.loss if base_ap else None, ci_low=ap.ci_low if ap else None,
+                ci_high=ap.ci_high if ap else None,
+                delta=None if ap is None or base_ap is None else ap.loss - base_ap.loss,
             ))
-            rate = figures["consistency"]["disagreement_rate"]
-            base_rate = (base_figures or {}).get("consistency", {}).get("disagreement_rate")
+            rate = figures.consistency.disagreement_rate
+            base_rate = base_figures.consistency.disagreement_rate if base_figures else None
             rows.append(MetricComparison(
                 metric="backend_disagreement", suite=suite, backend=name, candidate=rate, baseline=base_rate,
                 delta=None if base_rate is None else rate - base_rate,
@@ -131,8 +127,8 @@ def robustness_rows(suites: list[str], candidate: RunRecord, baseline: RunRecord
         groups.setdefault(partner, {})[(corruption, int(severity or 0))] = suite
 
     def values(record: RunRecord, clean_suite: str, members: dict[tuple[str, int], str]):
-        clean_entry = record.entry(clean_suite, "torch")
-        entries = {key: record.entry(s, "torch") for key, s in members.items()}
+        clean_entry = record.entry(clean_suite, REFERENCE_BACKEND)
+        entries = {key: record.entry(s, REFERENCE_BACKEND) for key, s in members.items()}
         if clean_entry is None or clean_entry.status != "ok" or any(e is None or e.status != "ok" for e in entries.values()):
             return None
         return robustness(clean_entry.summary["ap"], {k: e.summary["ap"] for k, e in entries.items()})
@@ -145,7 +141,7 @@ def robustness_rows(suites: list[str], candidate: RunRecord, baseline: RunRecord
             c = getattr(cand, metric) if cand else None
             b = getattr(base, metric) if base else None
             rows.append(MetricComparison(
-                metric=metric, suite=label, backend="torch", candidate=c, baseline=b,
+                metric=metric, suite=label, backend=REFERENCE_BACKEND, candidate=c, baseline=b,
                 delta=None if c is None or b is None else c - b,
                 status="ok" if c is not None else "not_run",
                 status_reason="" if c is not None else "a clean or corrupted suite did not run on torch",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.history import HistoryEntry, HistoryMetric, HistoryStore
 
 

@@ -12,52 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from gate.errors import GateError, InputError
 from gate.policy import GATE_METRICS, MetricComparison, Policy
 from gate.policy.evaluate import selector_matches
-from gate.run.record import RunRecord
+from gate.results.opened import ResultsFolder
+from gate.results.record import RunRecord
+from gate.results.sequences import DriveTimeline, SequenceSummary, TrackMark
 
 WORST_DRIVES = 4
 _GLOB = set("*?[")
-
-
-class TrackMark(BaseModel):
-    """One sign on a timeline: when it is in view and when each side first confirmed it."""
-
-    class_name: str
-    first_frame: int
-    last_frame: int
-    candidate_confirmed: int | None
-    baseline_confirmed: int | None
-    scored: bool
-
-
-class DriveTimeline(BaseModel):
-    """The limit in force and both sides' readings, frame by frame, for one drive."""
-
-    drive: str
-    fps: float
-    image_ids: list[int]
-    truth: list[int]
-    candidate: list[int]
-    baseline: list[int]
-    parted: list[int]  # frames where the candidate reads wrong and the baseline right
-    tracks: list[TrackMark]
-    score: float  # how much worse the candidate is on this drive (ranking only)
-
-
-class SequenceSummary(BaseModel):
-    """What the report shows of one drive suite on one backend."""
-
-    suite: str
-    backend: str
-    confirmation: dict[str, float]
-    drives: int
-    tracks: int
-    length_km: float
-    worst: list[DriveTimeline] = Field(default_factory=list)
 
 
 def sequence_rule_backends(policy: Policy, available: list[str]) -> list[str]:
@@ -113,11 +77,12 @@ def frame_truth(manifest) -> dict:
     return out
 
 
-def side_detections(record: RunRecord, folder: Path, suite: str, backend: str, manifest):
+def side_detections(side: ResultsFolder, suite: str, backend: str, manifest):
     """Detections of one side at its operating threshold, keyed by image id, in evaluation categories."""
     from gate.eval.sequence import FrameDetections
     from gate.run.detections_store import load_detections
 
+    record, folder = side.record, side.path
     entry = record.entry(suite, backend)
     names = record.model.class_names
     table = {i: manifest.taxonomy.model_category_id(name) for i, name in enumerate(names)}
@@ -133,11 +98,11 @@ def side_detections(record: RunRecord, folder: Path, suite: str, backend: str, m
     return out
 
 
-def evaluate_side(record: RunRecord, folder: Path, suite: str, backend: str, manifest, truth, rule):
+def evaluate_side(side: ResultsFolder, suite: str, backend: str, manifest, truth, rule):
     from gate.eval.sequence import evaluate_sequences
 
     names = {c.id: c.name for c in manifest.taxonomy.coco_categories()}
-    return evaluate_sequences(manifest.sequence, truth, side_detections(record, folder, suite, backend, manifest),
+    return evaluate_sequences(manifest.sequence, truth, side_detections(side, suite, backend, manifest),
                               names, rule)
 
 
@@ -165,13 +130,13 @@ def timelines(candidate, baseline, count: int = WORST_DRIVES) -> list[DriveTimel
     return out[:count]
 
 
-def sequence_rows(policy: Policy, suites: list[str], candidate: RunRecord, baseline: RunRecord, cand_dir: Path,
-                  base_dir: Path, policy_path: str | Path | None = None
-                  ) -> tuple[list[MetricComparison], list[SequenceSummary]]:
+def sequence_rows(policy: Policy, suites: list[str], cand_side: ResultsFolder, base_side: ResultsFolder,
+                  policy_path: str | Path | None = None) -> tuple[list[MetricComparison], list[SequenceSummary]]:
     """Sequence metric rows of every drive suite and backend in some sequence rule's scope, and report summaries."""
     from gate.eval.sequence import ConfirmationRule, paired_sequence_bootstrap
 
-    wanted = sequence_rule_backends(policy, [b["name"] for b in candidate.backends])
+    candidate, baseline = cand_side.record, base_side.record
+    wanted = sequence_rule_backends(policy, [b.name for b in candidate.backends])
     if not wanted:
         return [], []
     defaults = policy.defaults
@@ -201,8 +166,8 @@ def sequence_rows(policy: Policy, suites: list[str], candidate: RunRecord, basel
                                              status_reason=f"{backend} on {suite}: not run on both sides")
                             for m in GATE_METRICS if GATE_METRICS[m].kind == "sequence")
                 continue
-            cand = evaluate_side(candidate, cand_dir, suite, backend, manifest, truth, rule)
-            base = evaluate_side(baseline, base_dir, suite, backend, manifest, truth, rule)
+            cand = evaluate_side(cand_side, suite, backend, manifest, truth, rule)
+            base = evaluate_side(base_side, suite, backend, manifest, truth, rule)
             for d in paired_sequence_bootstrap(cand, base, resamples=defaults.resamples, confidence=defaults.confidence,
                                                seed=defaults.seed, min_support=defaults.min_support):
                 rows.append(MetricComparison(

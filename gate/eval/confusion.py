@@ -32,10 +32,3 @@ def confusion_matrix(records: MatchRecords, score_threshold: float) -> Confusion
 
     engine = MetricEngine(records, score_threshold, buckets=())
     return confusion_from_counts(records, engine.compute().confusion, score_threshold)
-
-
-def confusion_rates(counts: np.ndarray) -> np.ndarray:
-    """Row-normalised rates: count / ground truths of the row's class (NaN for empty rows)."""
-    support = counts[:-1].sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, counts[:-1] / np.maximum(support, 1), np.nan)

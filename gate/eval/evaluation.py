@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from gate.eval.results import (
 )
 from gate.eval.sizes import ALL_SIZES, COCO_BUCKETS, DEFAULT_SIZE_SCHEME, size_scheme
 from gate.eval.tide import tide_breakdown
+from gate.provenance import library_versions
 
 DEFAULT_SCORE_THRESHOLD = 0.5
 
@@ -37,20 +37,12 @@ def _num(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+EVALUATION_LIBRARIES = ("tsrgate", "numpy", "pydantic")  # what the evaluator's numbers depend on
+
 def _ap(value: float) -> float:
     """AP/AR keep pycocotools' -1 for "no counted ground truth"."""
     value = float(value)
     return -1.0 if math.isnan(value) else value
-
-
-def library_versions() -> dict[str, str]:
-    out = {"numpy": np.__version__}
-    for name in ("tsrgate", "pydantic"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def coerce_predictions(predictions: Any, gt: GroundTruthArrays) -> PredictionArrays:
@@ -178,7 +170,7 @@ def evaluate_records(
         confusion=confusion_from_counts(records, m.confusion, score_threshold),
         tide=tide_breakdown(records, score_threshold) if tide else None,
         pr_curves=_pr_curves(records, m, engine.t50),
-        library_versions=library_versions(),
+        library_versions=library_versions(EVALUATION_LIBRARIES),
     )
 
 

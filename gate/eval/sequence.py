@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gate.errors import InputError, RefusedError
 from gate.eval.results import MetricDelta
-from gate.suites.sequence import UNKNOWN_LIMIT, SequenceDrive, SequenceTable
+from gate.data.sequence import UNKNOWN_LIMIT, SequenceDrive, SequenceTable
 
 
 @dataclass(frozen=True)

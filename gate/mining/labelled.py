@@ -19,7 +19,7 @@ from gate.eval import match
 from gate.eval.records import TIDE_CLS
 from gate.mining.pool import PoolLabels
 from gate.mining.signals import LabelledErrors
-from gate.models.classes import card_class_map, class_view
+from gate.cards.classes import card_class_map, class_view
 
 
 @dataclass(frozen=True)

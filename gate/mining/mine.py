@@ -52,8 +52,8 @@ from gate.mining.settings import (
     MiningSettings,
     MiningWeights,
 )
-from gate.models.card import ModelCard, load_card
-from gate.models.classes import card_class_map
+from gate.cards.card import ModelCard, load_card
+from gate.cards.classes import card_class_map
 from gate.provenance import library_versions
 from gate.storage import sha256_bytes
 

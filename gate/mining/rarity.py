@@ -25,8 +25,8 @@ from gate.data.coco import CocoDataset
 from gate.data.dataset import ANNOTATIONS_FILE, DetectionDataset
 from gate.errors import GateError
 from gate.mining.results import ClassRarity, RarityTable
-from gate.models.card import ModelCard, SplitSelector
-from gate.models.classes import card_class_map, select_images
+from gate.cards.card import ModelCard, SplitSelector
+from gate.cards.classes import card_class_map, select_images
 from gate.storage import sha256_file
 
 

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from gate.backends.preprocess import crop_pad, resize_rgb
-from gate.models.card import PreprocessingSpec
-from gate.models.recipe import GeometricSection, PhotometricSection
+from gate.cards.card import PreprocessingSpec
+from gate.cards.recipe import GeometricSection, PhotometricSection
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ import numpy as np
 from gate.backends.preprocess import crop_pad, resize_rgb, to_model_input
 from gate.data.dataset import read_rgb
 from gate.models.augment import photometric
-from gate.models.card import PreprocessingSpec
-from gate.models.recipe import BackbonePretrainingSection, PhotometricSection
+from gate.cards.card import PreprocessingSpec
+from gate.cards.recipe import BackbonePretrainingSection, PhotometricSection
 
 
 class DecodedImageCache:

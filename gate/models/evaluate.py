@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,16 +18,12 @@ import numpy as np
 from gate.backends.detections import Detections
 from gate.backends.postprocess import box_iou_one_to_many
 from gate.data.coco import CocoDataset
-from gate.models.card import MetricsRecord
+from gate.eval.sizes import TRAFFIC_SIGN_BUCKETS
+from gate.cards.card import MetricsRecord, ModelCard
 
 
-# Area ranges of gate.eval's traffic-sign size scheme (inclusive ends, as pycocotools tests them).
-SIGN_SIZE_BUCKETS: tuple[tuple[str, tuple[float, float]], ...] = (
-    ("tiny", (0.0, 16.0**2)),
-    ("small", (16.0**2, 32.0**2)),
-    ("medium", (32.0**2, 96.0**2)),
-    ("large", (96.0**2, 1e5**2)),
-)
+# gate.eval's traffic-sign size scheme as (name, area range) pairs (inclusive ends, as pycocotools tests them).
+SIGN_SIZE_BUCKETS: tuple[tuple[str, tuple[float, float]], ...] = tuple((b.name, b.key) for b in TRAFFIC_SIGN_BUCKETS)
 
 
 def _coco_api(gt: CocoDataset):
@@ -142,39 +139,77 @@ def summarize_errors(errors: Iterable[ImageErrors]) -> dict[str, int]:
     }
 
 
-def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str], *, backend_name: str = "torch",
-                          threads: int | None = None, batch_size: int = 4, progress: bool = False) -> MetricsRecord:
-    """COCO metrics of a model folder on a dataset split, through a backend and the card's pipeline."""
+@dataclass
+class FolderPredictions:
+    """A model folder's detections on (part of) a dataset, with the ground truth in the model's classes."""
+
+    card: ModelCard
+    image_ids: list[int]
+    detections: list[Detections]
+    ground_truth: CocoDataset  # the dataset's boxes as the model's classes see them, on `image_ids`
+    category_ids: list[int]  # model label -> category id for a COCO results file
+    native_categories: bool  # False: the results use the model's classes 1..K (see `ground_truth`)
+
+
+def predict_model_folder(model_dir, data_dir, tag: str | None = None, values: list[str] | None = None, *,
+                         limit: int | None = None, backend_name: str = "torch", threads: int | None = None,
+                         batch_size: int = 4, progress: bool = False) -> FolderPredictions:
+    """Run a model folder through a backend and the card's pipeline over a dataset (or the images whose `tag`
+    is one of `values`, the first `limit` of them)."""
     from gate.backends import create_backend
     from gate.backends.predict import predict_dataset
+    from gate.cards.card import load_card
+    from gate.cards.classes import card_class_map, class_view, results_category_ids, select_images
     from gate.data.dataset import DetectionDataset
     from gate.errors import InputError
-    from gate.models.card import load_card
-    from gate.models.classes import card_class_map, class_view, select_images
 
     card = load_card(model_dir)
     dataset = DetectionDataset.load(data_dir)
-    ids = select_images(dataset.coco, tag, values)
-    if not ids:
-        raise InputError(f"no image has {tag} in {values}", path=dataset.annotations_path)
+    if tag:
+        ids = select_images(dataset.coco, tag, list(values or []))
+        if not ids:
+            raise InputError(f"no image has {tag} in {values}", path=dataset.annotations_path)
+    else:
+        ids = [img.id for img in dataset.images]
+    ids = ids[:limit] if limit else ids
     recipe_classes = card.training.recipe.content.get("classes") if card.training else None
     classes = card_class_map(card.class_names, dataset.coco, recipe_classes, dataset.annotations_path)
     with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
         detections = predict_dataset(backend, dataset, ids, batch_size=batch_size, progress=progress)
+    category_ids, native = results_category_ids(classes, dataset.coco)
+    return FolderPredictions(card=card, image_ids=ids, detections=detections,
+                             ground_truth=class_view(dataset.coco, classes, set(ids)), category_ids=category_ids,
+                             native_categories=native)
+
+
+def evaluate_model_folder(model_dir, data_dir, tag: str | None, values: list[str], *, backend_name: str = "torch",
+                          threads: int | None = None, batch_size: int = 4, progress: bool = False) -> MetricsRecord:
+    """COCO metrics of a model folder on a dataset split, through a backend and the card's pipeline."""
+    found = predict_model_folder(model_dir, data_dir, tag, values, backend_name=backend_name, threads=threads,
+                                 batch_size=batch_size, progress=progress)
     split = ",".join(values) if tag else "all"
-    return coco_metrics(class_view(dataset.coco, classes, set(ids)), detections, split=split,
-                        step=card.training.steps if card.training else None)
+    return coco_metrics(found.ground_truth, found.detections, split=split,
+                        step=found.card.training.steps if found.card.training else None)
 
 
 def record_card_evaluation(model_dir, record: MetricsRecord):
     """Replace (or add) the card's evaluation record for `record.split`; weights are untouched."""
-    from gate.models.card import load_card, save_card
+    from gate.cards.card import load_card, save_card
 
     card = load_card(model_dir)
-    kept = [r for r in card.evaluation if r.split != record.split]
+    # A suite's numbers are replaced by those of its newer version too: a card speaks for the suites shipped now.
+    suite = suite_of_split_label(record.split)
+    kept = [r for r in card.evaluation if r.split != record.split
+            and (suite is None or suite_of_split_label(r.split) != suite)]
     updated = card.model_copy(update={"evaluation": [*kept, record]})
     save_card(type(card).model_validate(updated.model_dump()), model_dir)
     return updated
+
+
+def suite_of_split_label(split: str) -> str | None:
+    """The suite name in a label made by `suite_split_label` (None for a dataset split such as 'test')."""
+    match = re.match(r"suite (\S+) v\S+ \(manifest [0-9a-f]+\)$", split)
+    return match.group(1) if match else None
 
 
 def suite_split_label(name: str, version: str, manifest_sha256: str) -> str:
@@ -191,15 +226,16 @@ def evaluate_model_on_suite(model_dir, suite_name: str, *, backend_name: str = "
     gate's own evaluator (gate.eval), and a test holds the two to agree.
     """
     from gate.backends import create_backend
-    from gate.models.card import load_card
-    from gate.run.executors import predict_suite
-    from gate.run.runner import category_table, detections_to_results
+    from gate.cards.card import load_card
+    from gate.backends.detections import detections_to_coco_results
+    from gate.backends.predict import predict_suite
     from gate.suites import open_suite
+    from gate.suites.resolved import category_table
 
     card = load_card(model_dir)
     suite = open_suite(suite_name, cache=cache, suites=suites_dir, data=data)
     with create_backend(backend_name, model_dir, card=card, threads=threads, max_batch=batch_size * 8) as backend:
         detections = predict_suite(backend, suite, batch_size=batch_size, progress=progress)
-    results = detections_to_results(detections, category_table(suite, card.class_names))
+    results = detections_to_coco_results(detections, category_table(suite, card.class_names), skip_unmapped=True)
     return coco_metrics_of_results(suite.coco, results, suite_split_label(suite.name, suite.version, suite.manifest_sha256),
                                    step=card.training.steps if card.training else None)

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.errors import InputError, RefusedError
-from gate.models.card import (
+from gate.cards.card import (
     CARD_JSON,
     CARD_YAML,
     ONNX_FILE,
@@ -85,7 +85,7 @@ def _pickle_source(path: Path, trust_pickle: bool) -> str:
 
 
 def _config_for(raw_card: dict[str, Any], config_file: Path | None, card_file: Path) -> dict[str, Any]:
-    from gate.models.rtdetr import config_from_dict, config_to_dict
+    from gate.cards.rtdetr import config_from_dict, config_to_dict
 
     architecture = raw_card.get("architecture") or {}
     draft = architecture.get("config") or {}
@@ -144,7 +144,7 @@ def _load_hf_checkpoint(config: dict[str, Any], weights_file: Path):
 
     from transformers import RTDetrForObjectDetection
 
-    from gate.models.rtdetr import config_from_dict
+    from gate.cards.rtdetr import config_from_dict
 
     with tempfile.TemporaryDirectory(prefix="tsrgate-ingest-") as tmp:
         folder = Path(tmp)
@@ -225,7 +225,7 @@ def ingest_model(
             shutil.copyfile(weights_file, target)
             architecture.update({"format": "onnx", "config": {}})
         else:
-            from gate.models.rtdetr import build_model, count_parameters, load_weights, save_weights
+            from gate.cards.rtdetr import build_model, count_parameters, load_weights, save_weights
 
             config = _config_for(raw, config_file, card_file)
             architecture.update({"format": "safetensors", "config": config})

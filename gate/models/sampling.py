@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,8 +53,3 @@ def update_mining_weights(
         else:
             updated[index] = max(1.0, updated[index] / factor)
     return updated
-
-
-def expected_repeats(factors: np.ndarray) -> float:
-    """How much longer an epoch becomes under repeat-factor sampling (sum of factors / images)."""
-    return float(factors.sum() / max(1, len(factors))) if len(factors) else math.nan

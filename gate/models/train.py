@@ -26,12 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from gate import __version__
 from gate.backends.preprocess import to_model_input
 from gate.data.dataset import DetectionDataset, read_rgb
 from gate.errors import InputError, RefusedError
 from gate.models.augment import geometric_view, photometric
-from gate.models.card import (
+from gate.cards.card import (
     SAFETENSORS_FILE,
     ArchitectureSpec,
     MetricsRecord,
@@ -43,36 +42,23 @@ from gate.models.card import (
     WeightsRecord,
     save_card,
 )
-from gate.models.classes import ClassMap, class_view, resolve_classes, select_images
+from gate.cards.classes import ClassMap, class_view, resolve_classes, select_images
 from gate.models.evaluate import coco_metrics, image_errors, summarize_errors
-from gate.models.recipe import Recipe, load_recipe
+from gate.cards.recipe import Recipe, load_recipe
 from gate.models.sampling import draw_batch, repeat_factors, sampling_probabilities, update_mining_weights
+from gate.provenance import library_versions
 from gate.storage import atomic_write_json, check_output_dir, sha256_file, staged_dir
 
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_STATE = "trainer_state.pt"
 TRAINING_DIR = "training"
+TRAINING_LIBRARIES = ("tsrgate", "torch", "transformers", "numpy", "pillow")  # recorded in the card
 _STREAM_SAMPLING, _STREAM_VIEW, _STREAM_MINING, _STREAM_TORCH, _STREAM_PRETRAIN = 1, 2, 3, 4, 5
 
 
 def default_work_dir(out: Path) -> Path:
     """Where checkpoints live while training (`.cache/` is ignored by git)."""
     return Path(".cache") / "tsrgate-train" / out.name
-
-
-def library_versions() -> dict[str, str]:
-    import numpy
-    import PIL
-    import torch
-    import transformers
-
-    return {
-        "tsrgate": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "numpy": numpy.__version__,
-        "pillow": PIL.__version__,
-    }
 
 
 @dataclass
@@ -245,7 +231,7 @@ def _split_name(selector: SplitSelector) -> str:
 def _save_checkpoint(work: Path, model, optimizer, scheduler, state: dict[str, Any]) -> None:
     import torch
 
-    from gate.models.rtdetr import save_weights
+    from gate.cards.rtdetr import save_weights
 
     with staged_dir(work / CHECKPOINT_DIR, force=True) as staging:
         save_weights(model, staging / SAFETENSORS_FILE)
@@ -263,7 +249,7 @@ def _save_checkpoint(work: Path, model, optimizer, scheduler, state: dict[str, A
 def _load_checkpoint(work: Path, model, optimizer, scheduler) -> dict[str, Any]:
     import torch
 
-    from gate.models.rtdetr import load_weights
+    from gate.cards.rtdetr import load_weights
 
     folder = work / CHECKPOINT_DIR
     if not (folder / TRAINER_STATE).is_file():
@@ -307,6 +293,105 @@ def train_model(
                       progress=progress, stop_after=stop_after, version=version, keep_checkpoint=keep_checkpoint)
 
 
+def _work_folder(out: Path, work_dir: str | Path | None, resume: bool, force: bool) -> tuple[Path, bool]:
+    """The work folder (checkpoints) and whether it holds a checkpoint; refuses an ambiguous resume or restart."""
+    check_output_dir(out, force)
+    work = Path(work_dir) if work_dir is not None else default_work_dir(out)
+    has_checkpoint = (work / CHECKPOINT_DIR / TRAINER_STATE).is_file()
+    if resume and not has_checkpoint:
+        raise InputError("--resume given but there is no checkpoint to resume from", path=work / CHECKPOINT_DIR)
+    if has_checkpoint and not resume and not force:
+        raise RefusedError("a checkpoint from an earlier run exists; pass --resume to continue or --force "
+                           "to start over", path=work / CHECKPOINT_DIR)
+    return work, has_checkpoint
+
+
+@dataclass
+class _TrainingData:
+    dataset: DetectionDataset
+    classes: ClassMap
+    images: TrainingImages
+    box_count: int
+    val_ids: list[int]
+    test_ids: list[int]
+    annotations_sha256: str
+
+
+def _training_data(data_dir: str | Path, recipe: Recipe) -> _TrainingData:
+    """The dataset, the recipe's classes over it and its train / validation / test images."""
+    dataset = DetectionDataset.load(data_dir)
+    classes = resolve_classes(dataset.coco, recipe.classes, dataset.annotations_path)
+    train_ids = _split_ids(dataset, recipe.splits.train)
+    if not train_ids:
+        raise InputError(f"no training images: the split {recipe.splits.train.describe()} matches none",
+                         path=dataset.annotations_path)
+    images = collect_images(dataset, train_ids, classes)
+    box_count = int(sum(len(b) for b in images.boxes))
+    if box_count == 0:
+        raise InputError("no training boxes for the recipe's classes in the training split",
+                         path=dataset.annotations_path)
+    return _TrainingData(
+        dataset=dataset, classes=classes, images=images, box_count=box_count,
+        val_ids=_split_ids(dataset, recipe.splits.validate_on, recipe.evaluation.max_images),
+        test_ids=_split_ids(dataset, recipe.splits.test_on), annotations_sha256=sha256_file(dataset.annotations_path),
+    )
+
+
+@dataclass
+class _Checkpointer:
+    """Saves the trainer state with the hashes of what it was trained from, so a resume can check them."""
+
+    work: Path
+    recipe_sha256: str
+    annotations_sha256: str
+
+    def same_inputs(self, state: dict[str, Any]) -> bool:
+        return state["recipe_sha256"] == self.recipe_sha256 and state["annotations_sha256"] == self.annotations_sha256
+
+    def save(self, model, optimizer, scheduler, step: int, mining_weights: np.ndarray, history: dict[str, Any],
+             mined: list[dict[str, Any]]) -> None:
+        import torch
+
+        _save_checkpoint(self.work, model, optimizer, scheduler, {
+            "step": step, "recipe_sha256": self.recipe_sha256, "annotations_sha256": self.annotations_sha256,
+            "mining_weights": torch.from_numpy(mining_weights), "history": json.dumps(history),
+            "mined": json.dumps(mined),
+        })
+
+
+def _final_evaluation(evaluator, recipe: Recipe, val_ids: list[int], test_ids: list[int], val_name: str, step: int,
+                      history: dict[str, Any]) -> list[MetricsRecord]:
+    """The card's evaluation after the last step: the test split when the recipe has one, else validation."""
+    final_val = evaluator.metrics(val_ids, val_name, step) if val_ids else None
+    if final_val is not None:
+        history["validation"].append(final_val.model_dump(mode="json"))
+    if test_ids:
+        return [evaluator.metrics(test_ids, _split_name(recipe.splits.test_on), step)]
+    return [final_val] if final_val is not None else []
+
+
+def _train_step(model, optimizer, scheduler, images: TrainingImages, recipe: Recipe, recipe_path: Path | None,
+                step: int, probabilities: np.ndarray) -> float:
+    """One optimizer step on a batch drawn for `step` (every random draw is seeded by the recipe seed and the step)."""
+    import torch
+
+    indices = draw_batch(_rng(recipe.seed, step, _STREAM_SAMPLING), probabilities, recipe.batch_size)
+    pixels, targets = _make_batch(images, indices, recipe, step)
+    torch.manual_seed(int(_rng(recipe.seed, step, _STREAM_TORCH).integers(2**62)))
+    model.train()
+    loss = model(pixel_values=pixels, labels=targets).loss
+    if not torch.isfinite(loss):
+        raise InputError(f"training diverged: loss is {loss.item()} at step {step + 1}; lower the "
+                         "learning rate in the recipe", path=recipe_path)
+    loss.backward()
+    if recipe.optimizer.grad_clip_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.optimizer.grad_clip_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.item())
+
+
 def _train(
     data_dir: str | Path,
     recipe: Recipe,
@@ -321,36 +406,17 @@ def _train(
     version: str,
     keep_checkpoint: bool,
 ) -> TrainingOutcome:
-    import torch
     from tqdm import tqdm
 
-    from gate.models.rtdetr import build_config, build_model, config_to_dict, count_parameters, save_weights
+    from gate.cards.rtdetr import build_config, build_model, config_to_dict, count_parameters, save_weights
 
     started = time.monotonic()
-    check_output_dir(out, force)
-    work = Path(work_dir) if work_dir is not None else default_work_dir(out)
-    has_checkpoint = (work / CHECKPOINT_DIR / TRAINER_STATE).is_file()
-    if resume and not has_checkpoint:
-        raise InputError("--resume given but there is no checkpoint to resume from", path=work / CHECKPOINT_DIR)
-    if has_checkpoint and not resume and not force:
-        raise RefusedError("a checkpoint from an earlier run exists; pass --resume to continue or --force "
-                           "to start over", path=work / CHECKPOINT_DIR)
-
-    dataset = DetectionDataset.load(data_dir)
-    classes = resolve_classes(dataset.coco, recipe.classes, dataset.annotations_path)
-    train_ids = _split_ids(dataset, recipe.splits.train)
-    if not train_ids:
-        raise InputError(f"no training images: the split {recipe.splits.train.describe()} matches none",
-                         path=dataset.annotations_path)
-    images = collect_images(dataset, train_ids, classes)
-    box_count = int(sum(len(b) for b in images.boxes))
-    if box_count == 0:
-        raise InputError("no training boxes for the recipe's classes in the training split",
-                         path=dataset.annotations_path)
-    val_ids = _split_ids(dataset, recipe.splits.validate_on, recipe.evaluation.max_images)
-    test_ids = _split_ids(dataset, recipe.splits.test_on)
-    annotations_sha = sha256_file(dataset.annotations_path)
+    work, has_checkpoint = _work_folder(out, work_dir, resume, force)
+    data = _training_data(data_dir, recipe)
+    dataset, classes, images, val_ids, test_ids = data.dataset, data.classes, data.images, data.val_ids, data.test_ids
+    annotations_sha = data.annotations_sha256
     recipe_sha = recipe.sha256()
+    checkpoint = _Checkpointer(work, recipe_sha, annotations_sha)
     total = recipe.total_steps(len(images))
 
     config = build_config(recipe.model.size, classes.class_names)
@@ -369,7 +435,7 @@ def _train(
     step = 0
     if resume:
         state = _load_checkpoint(work, model, optimizer, scheduler)
-        if state["recipe_sha256"] != recipe_sha or state["annotations_sha256"] != annotations_sha:
+        if not checkpoint.same_inputs(state):
             raise RefusedError("the checkpoint was made with a different recipe or dataset; pass --force "
                                "to start over", path=work / CHECKPOINT_DIR)
         step = int(state["step"])
@@ -387,11 +453,7 @@ def _train(
             lambda s: _rng(recipe.seed, s, _STREAM_PRETRAIN), progress=progress,
         )
         # A checkpoint at step 0, so an interrupted run resumes without pretraining again.
-        _save_checkpoint(work, model, optimizer, scheduler, {
-            "step": 0, "recipe_sha256": recipe_sha, "annotations_sha256": annotations_sha,
-            "mining_weights": torch.from_numpy(mining_weights), "history": json.dumps(history),
-            "mined": json.dumps(mined),
-        })
+        checkpoint.save(model, optimizer, scheduler, 0, mining_weights, history, mined)
 
     card = _provisional_card(out.name, recipe, classes.class_names, config_dict)
     evaluator = _Evaluator(dataset, classes, card, model, batch_size=max(1, recipe.batch_size))
@@ -406,24 +468,10 @@ def _train(
         while step < total:
             if stop_after is not None and step >= stop_after:
                 break
-            probabilities = sampling_probabilities(factors, mining_weights)
-            indices = draw_batch(_rng(recipe.seed, step, _STREAM_SAMPLING), probabilities, recipe.batch_size)
-            pixels, targets = _make_batch(images, indices, recipe, step)
-            torch.manual_seed(int(_rng(recipe.seed, step, _STREAM_TORCH).integers(2**62)))
-            model.train()
-            output = model(pixel_values=pixels, labels=targets)
-            loss = output.loss
-            if not torch.isfinite(loss):
-                raise InputError(f"training diverged: loss is {loss.item()} at step {step + 1}; lower the "
-                                 "learning rate in the recipe", path=recipe_path)
-            loss.backward()
-            if recipe.optimizer.grad_clip_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.optimizer.grad_clip_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            loss = _train_step(model, optimizer, scheduler, images, recipe, recipe_path, step,
+                               sampling_probabilities(factors, mining_weights))
             step += 1
-            running.append(float(loss.item()))
+            running.append(loss)
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(running[-20:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
             if step % 50 == 0 or step == total:
@@ -441,11 +489,7 @@ def _train(
                 history["segments"].append({"from": segment_step, "to": step,
                                             "seconds": round(time.monotonic() - segment_start, 1)})
                 segment_start, segment_step = time.monotonic(), step
-                _save_checkpoint(work, model, optimizer, scheduler, {
-                    "step": step, "recipe_sha256": recipe_sha, "annotations_sha256": annotations_sha,
-                    "mining_weights": torch.from_numpy(mining_weights), "history": json.dumps(history),
-                    "mined": json.dumps(mined),
-                })
+                checkpoint.save(model, optimizer, scheduler, step, mining_weights, history, mined)
     finally:
         bar.close()
     model.eval()
@@ -453,14 +497,7 @@ def _train(
         return TrainingOutcome(None, None, step, total, time.monotonic() - started)
 
     history["segments"].append({"from": segment_step, "to": step, "seconds": round(time.monotonic() - segment_start, 1)})
-    final_val = evaluator.metrics(val_ids, val_name, step) if val_ids else None
-    if final_val is not None:
-        history["validation"].append(final_val.model_dump(mode="json"))
-    evaluation = []
-    if test_ids:
-        evaluation.append(evaluator.metrics(test_ids, _split_name(recipe.splits.test_on), step))
-    elif final_val is not None:
-        evaluation.append(final_val)
+    evaluation = _final_evaluation(evaluator, recipe, val_ids, test_ids, val_name, step, history)
 
     with staged_dir(out, force=force) as staging:
         save_weights(model, staging / SAFETENSORS_FILE)
@@ -475,10 +512,10 @@ def _train(
                     dataset_path=str(dataset.root), annotations_sha256=annotations_sha,
                     dataset_info=_short_info(dataset.coco.info),
                     train_split=recipe.splits.train, validation_split=recipe.splits.validate_on,
-                    class_source=classes.source, train_images=len(images), train_boxes=box_count,
+                    class_source=classes.source, train_images=len(images), train_boxes=data.box_count,
                 ),
                 recipe=RecipeRecord(name=recipe.name, sha256=recipe_sha, content=recipe.canonical()),
-                seed=recipe.seed, steps=total, threads=recipe.threads, libraries=library_versions(),
+                seed=recipe.seed, steps=total, threads=recipe.threads, libraries=library_versions(TRAINING_LIBRARIES),
                 repeat_factor_threshold=recipe.sampling.repeat_factor_threshold,
                 initialized_from=initialized_from,
                 backbone_pretraining=history.get("backbone_pretraining"),
@@ -505,7 +542,7 @@ def _initialize_from(model, recipe: Recipe, recipe_path: Path | None) -> dict[st
     """Copy the parent model's tensors that fit (same name and shape) into the fresh model."""
     from safetensors.torch import load_file
 
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     parent_dir = Path(recipe.init_from.model)
     parent = load_card(parent_dir)  # verifies the parent's weights against its card

@@ -4,7 +4,7 @@
     paths = write_verdict_reports(verdict, "reports/ci")   # report.html, summary.md, junit.xml
 
 Each format is also available alone: `render_html`, `render_markdown`, `render_junit`
-(gate.report.html / markdown / junit); `gate.report.signoff` builds the release sign-off document.
+(gate.report.html / markdown / junit); `gate.report.signoff` renders the release sign-off document.
 Heavy imports (matplotlib, PIL) happen inside the functions that need them.
 """
 
@@ -26,14 +26,16 @@ def write_verdict_reports(verdict, out_dir: str | Path, **options) -> dict[str, 
     from gate.report.html import render_html
     from gate.report.junit import render_junit
     from gate.report.markdown import render_markdown
+    from gate.report.view import ReportView
     from gate.storage import atomic_write_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"html": out_dir / REPORT_HTML, "md": out_dir / SUMMARY_MD, "junit": out_dir / JUNIT_XML}
-    atomic_write_text(paths["html"], render_html(verdict, **options))
-    atomic_write_text(paths["md"], render_markdown(verdict, report_location=str(paths["html"])))
-    atomic_write_text(paths["junit"], render_junit(verdict))
+    view = ReportView(verdict, **options)  # built once; each format only renders it
+    atomic_write_text(paths["html"], render_html(view))
+    atomic_write_text(paths["md"], render_markdown(view, report_location=str(paths["html"])))
+    atomic_write_text(paths["junit"], render_junit(view))
     return paths
 
 

@@ -9,14 +9,18 @@ the report itself never fails for it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from gate.compare.verdict import GateVerdict, SideProvenance
 from gate.errors import GateError
 from gate.results import RESULTS_INDEX
-from gate.run.record import RunRecord, load_run
+from gate.results.opened import ResultsFolder
+from gate.results.backend import REFERENCE_BACKEND
+from gate.results.consistency import ConsistencyFigures
+from gate.results.latency import LatencyResult
+from gate.results.parity import PreprocessingParity
+from gate.results.record import RunRecord
+from gate.results.verdict import GateVerdict, SideProvenance
 from gate.storage import sha256_file
 
 Side = Literal["candidate", "baseline"]
@@ -24,79 +28,50 @@ SIDES: tuple[Side, Side] = ("candidate", "baseline")
 
 
 class SideResults:
-    """One side's results folder: the run record and its files, or the reason they are unavailable."""
+    """One side's results folder as the verdict saw it, or the reason it is unavailable now."""
 
     def __init__(self, provenance: SideProvenance):
         self.provenance = provenance
         self.folder = Path(provenance.results_path)
-        self.record: RunRecord | None = None
+        self.results: ResultsFolder | None = None
         self.problem: str | None = None
-        self._evaluations: dict[tuple[str, str], Any] = {}
-        self._records: dict[tuple[str, str], Any] = {}
-        self._open()
-
-    def _open(self) -> None:
         index = self.folder / RESULTS_INDEX
         if not index.is_file():
             self.problem = f"results folder {self.folder} is not here (no {RESULTS_INDEX})"
-            return
-        if sha256_file(index) != self.provenance.results_index_sha256:
+        elif sha256_file(index) != provenance.results_index_sha256:
             self.problem = f"results folder {self.folder} changed since the verdict (its index sha256 differs)"
-            return
-        try:
-            self.record = load_run(self.folder, verify=True)
-        except GateError as exc:
-            self.problem = str(exc)
+        else:
+            try:
+                self.results = ResultsFolder.open(self.folder)
+            except GateError as exc:
+                self.problem = str(exc)
+
+    @property
+    def record(self) -> RunRecord | None:
+        return self.results.record if self.results else None
 
     @property
     def available(self) -> bool:
-        return self.record is not None
+        return self.results is not None
 
-    def _entry_file(self, suite: str, backend: str, attribute: str) -> Path | None:
-        if self.record is None:
-            return None
-        entry = self.record.entry(suite, backend)
-        if entry is None or entry.status != "ok" or getattr(entry, attribute) is None:
-            return None
-        return self.folder / getattr(entry, attribute)
+    def evaluation(self, suite: str, backend: str = REFERENCE_BACKEND):
+        """The EvaluationResult of one suite on one backend, or None when it did not run or is unavailable."""
+        return self.results.evaluation(suite, backend) if self.results else None
 
-    def evaluation(self, suite: str, backend: str = "torch"):
-        """The EvaluationResult of one suite on one backend, or None when it did not run."""
-        from gate.eval import EvaluationResult
+    def match_records(self, suite: str, backend: str = REFERENCE_BACKEND):
+        return self.results.match_records(suite, backend) if self.results else None
 
-        key = (suite, backend)
-        if key not in self._evaluations:
-            path = self._entry_file(suite, backend, "evaluation_file")
-            self._evaluations[key] = EvaluationResult.load(path) if path is not None else None
-        return self._evaluations[key]
-
-    def match_records(self, suite: str, backend: str = "torch"):
-        from gate.eval import MatchRecords
-
-        key = (suite, backend)
-        if key not in self._records:
-            path = self._entry_file(suite, backend, "records_file")
-            self._records[key] = MatchRecords.load(path) if path is not None else None
-        return self._records[key]
-
-    def _json(self, relative: str | None) -> dict[str, Any] | None:
-        if self.record is None or relative is None:
-            return None
-        return json.loads((self.folder / relative).read_text(encoding="utf-8"))
-
-    def consistency(self, suite: str) -> dict[str, Any]:
+    def consistency(self, suite: str) -> dict[str, ConsistencyFigures]:
         """Backend name -> consistency figures against torch on `suite` (empty when none)."""
-        if self.record is None:
-            return {}
-        raw = self._json(self.record.consistency_files.get(suite))
-        return raw["backends"] if raw else {}
+        found = self.results.consistency(suite) if self.results else None
+        return found.backends if found else {}
 
-    def parity(self) -> dict[str, Any] | None:
-        return self._json(self.record.parity_file) if self.record else None
+    def parity(self) -> PreprocessingParity | None:
+        return self.results.parity() if self.results else None
 
-    def latency(self) -> dict[str, Any]:
-        raw = self._json(self.record.latency_file) if self.record else None
-        return raw["backends"] if raw else {}
+    def latency(self) -> dict[str, LatencyResult]:
+        """Backend name -> the latency this side's run measured itself (empty when none)."""
+        return self.results.latency().backends if self.results else {}
 
 
 class VerdictEvidence:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gate.errors import GateError
 from gate.report.evidence import VerdictEvidence
+from gate.results.backend import REFERENCE_BACKEND
 
 KIND_LABELS = {
     "missed": "missed: the baseline found it, the candidate did not",
@@ -55,7 +56,7 @@ class SuiteImages:
 
     def __init__(self, provenance, cache: str | Path | None = None, suites_dir: str | Path | None = None,
                  data: str | Path | None = None):
-        from gate.suites import locations
+        from gate import locations
         from gate.suites.catalog import find_suite
         from gate.suites.manifest import MANIFEST_FILE, load_manifest
         from gate.storage import sha256_file
@@ -166,7 +167,7 @@ def _boxes(example) -> list[tuple[list[float], tuple[int, int, int], str]]:
     return boxes
 
 
-def build_gallery(evidence: VerdictEvidence, *, per_kind: int = 3, backend: str = "torch",
+def build_gallery(evidence: VerdictEvidence, *, per_kind: int = 3, backend: str = REFERENCE_BACKEND,
                   cache: str | Path | None = None, suites_dir: str | Path | None = None,
                   data: str | Path | None = None) -> list[GallerySuite]:
     """Per compared suite: the most confident regressions of each kind, with crops where the images are here."""

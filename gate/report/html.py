@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from gate import __version__
-from gate.compare.verdict import GateVerdict
 from gate.policy import GATE_METRICS
 from gate.report import sections
 from gate.report.evidence import VerdictEvidence
-from gate.report.gallery import KIND_ORDER, build_gallery
-from gate.report.history import model_history
-from gate.report.sequences import sequence_sections
+from gate.report.gallery import KIND_ORDER
 from gate.report.plots import LatencyBar, PrPanel, heatmap_svg, latency_svg, pr_curves_svg
 from gate.report.templating import render_template, trusted_markup
+from gate.report.view import ReportView
+from gate.results.verdict import GateVerdict
 
 KIND_TITLES = {"missed": "missed", "new_confusion": "new confusions", "new_false_positive": "new false positives"}
 
@@ -47,56 +45,56 @@ def _pr_panels(verdict: GateVerdict, evidence: VerdictEvidence, worst: sections.
     return overall, worst_panel, note
 
 
-def verdict_context(verdict: GateVerdict, *, cache: str | Path | None = None, suites_dir: str | Path | None = None,
-                    data: str | Path | None = None, history_db: str | Path | None = None,
-                    gallery_per_kind: int = 3) -> dict:
-    """Everything the report template shows, computed once."""
-    evidence = VerdictEvidence(verdict)
-    classes, suites, cells = sections.heatmap_data(verdict)
-    worst = sections.worst_class(verdict)
-    overall, worst_panel, pr_note = _pr_panels(verdict, evidence, worst)
-    latency = sections.latency_rows(verdict, evidence)
-    bars = [LatencyBar(backend=row.backend, candidate_p50=row.candidate_p50, candidate_p99=row.candidate_p99,
+def latency_bars(rows: list[sections.LatencyRow]) -> list[LatencyBar]:
+    return [LatencyBar(backend=row.backend, candidate_p50=row.candidate_p50, candidate_p99=row.candidate_p99,
                        baseline_p50=row.baseline_p50, baseline_p99=row.baseline_p99)
-            for row in latency if row.candidate_p50 is not None]
-    trend = model_history(sorted({verdict.candidate.model.name, verdict.baseline.model.name}), history_db)
-    outcomes_by_kind = {kind: sections.sorted_outcomes(verdict, (kind,)) for kind in sections.OUTCOME_ORDER}
+            for row in rows if row.candidate_p50 is not None]
+
+
+def verdict_context(view: ReportView) -> dict:
+    """What the report template shows: the view's pieces, with their plots drawn."""
+    verdict = view.verdict
+    classes, suites, cells = sections.heatmap_data(verdict)
+    overall, worst_panel, pr_note = _pr_panels(verdict, view.evidence, view.worst)
+    bars = latency_bars(view.latency)
+    trend = view.trend
     return {
         "v": verdict,
         "banner_label": sections.OUTCOME_LABELS[verdict.outcome],
-        "evidence_problems": evidence.problems,
+        "evidence_problems": view.evidence.problems,
         "directions": {name: metric.higher_is_better for name, metric in GATE_METRICS.items()},
-        "failing": outcomes_by_kind["fail"],
-        "warnings": outcomes_by_kind["warn"],
-        "not_judged": outcomes_by_kind["insufficient_support"] + outcomes_by_kind["not_run"],
-        "passed": outcomes_by_kind["pass"],
-        "regressions": sections.top_regressions(verdict, count=10),
-        "min_support": sections.min_support(verdict),
+        "failing": view.outcomes["fail"],
+        "warnings": view.outcomes["warn"],
+        "not_judged": view.not_judged,
+        "passed": view.outcomes["pass"],
+        "regressions": view.regressions,
+        "min_support": view.min_support,
         "heatmap": trusted_markup(heatmap_svg(classes, suites, cells)) if classes else None,
         "pr_overall": trusted_markup(pr_curves_svg(overall)) if overall else None,
         "pr_worst": trusted_markup(pr_curves_svg([worst_panel], columns=1)) if worst_panel else None,
-        "worst": worst,
+        "worst": view.worst,
         "pr_note": pr_note,
-        "sizes": sections.size_rows(verdict),
-        "tide": sections.tide_rows(verdict, evidence),
+        "sizes": view.sizes,
+        "tide": view.tide,
         "tide_errors": sections.TIDE_ERRORS,
         "tide_labels": sections.TIDE_LABELS,
-        "confusions": sections.worse_confusions(verdict, evidence),
-        "backends": sections.backend_statuses(verdict),
-        "backend_ap": sections.backend_ap_table(verdict, evidence),
-        "consistency": sections.consistency_rows(verdict, evidence),
-        "parity": evidence.candidate.parity(),
-        "latency": latency,
+        "confusions": view.confusions,
+        "backends": view.backends,
+        "backend_ap": view.backend_ap,
+        "consistency": view.consistency,
+        "parity": view.parity,
+        "latency": view.latency,
         "latency_plot": trusted_markup(latency_svg(bars)) if bars else None,
-        "gallery": build_gallery(evidence, per_kind=gallery_per_kind, cache=cache, suites_dir=suites_dir, data=data),
+        "gallery": view.gallery,
         "kind_titles": {k: KIND_TITLES[k] for k in KIND_ORDER},
         "trend": trend,
         "trend_svg": trusted_markup(trend.svg) if trend.svg else None,
         "tsrgate_version": __version__,
-        "sequences": sequence_sections(verdict),
+        "sequences": view.sequences,
     }
 
 
-def render_html(verdict: GateVerdict, **options) -> str:
-    """The HTML report of a verdict (see `verdict_context` for the options)."""
-    return render_template("report.html.j2", **verdict_context(verdict, **options))
+def render_html(source: GateVerdict | ReportView, **options) -> str:
+    """The HTML report of a verdict or its view; `options` (cache, suites_dir, data, history_db,
+    gallery_per_kind) make the view when given a verdict."""
+    return render_template("report.html.j2", **verdict_context(ReportView.of(source, **options)))

@@ -12,9 +12,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
+from gate.report.view import ReportView
 
 # Characters XML 1.0 cannot carry at all (a class name could hold one); they are replaced, not dropped silently.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -50,8 +51,9 @@ def _counts(outcomes: list[RuleOutcome]) -> dict[str, str]:
             "skipped": str(kinds["insufficient_support"] + kinds["not_run"]), "time": "0"}
 
 
-def render_junit(verdict: GateVerdict) -> str:
-    """The verdict as a JUnit XML document (UTF-8 text with an XML declaration)."""
+def render_junit(source: GateVerdict | ReportView) -> str:
+    """The verdict (or its view) as a JUnit XML document (UTF-8 text with an XML declaration)."""
+    verdict = ReportView.of(source).verdict
     timestamp = verdict.created_at.split("+")[0].removesuffix("Z")  # the schema's dateTime has no zone
     hostname = str(verdict.candidate.machine.get("hostname") or "localhost")
     root = ET.Element("testsuites", {"name": _text(f"tsrgate {verdict.candidate.model.name} vs "

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 
-from gate.compare.verdict import GateVerdict
+from gate.results.verdict import GateVerdict
 from gate.policy import RuleOutcome
 from gate.report import sections
+from gate.report.view import ReportView
 
 REPORT_MARKER = "<!-- tsrgate-report -->"
 MAX_CHARS = 60_000
@@ -87,9 +88,9 @@ def _backend_line(verdict: GateVerdict, status: sections.BackendStatus) -> str:
     if consistency:
         worst = max(consistency, key=lambda r: r.candidate or 0.0)
         parts.append(f"max disagreement with torch {100 * (worst.candidate or 0):.2f}% ({md_escape(worst.suite)})")
-    latency = verdict.latency.get("backends", {}).get(status.name)
+    latency = verdict.latency.backends.get(status.name)
     if latency:
-        parts.append(f"p50 {latency['candidate_p50_ms']:.1f} ms (x{latency['latency_p50_ratio']:.2f} vs baseline)")
+        parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (x{latency.latency_p50_ratio:.2f} vs baseline)")
     detail = "; ".join(parts) if parts else "ran"
     return f"- **{md_escape(status.name)}** ({md_escape(status.precision)}): {detail}"
 
@@ -105,9 +106,10 @@ def _report_line(report_location: str | None) -> str:
     return f"Full report: {where}."
 
 
-def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int) -> str:
+def _compose(view: ReportView, report_location: str | None, table_limit: int) -> str:
+    verdict = view.verdict
     c = verdict.counts
-    confidence = float(verdict.bootstrap.get("confidence", 0.95))
+    confidence = verdict.bootstrap.confidence
     lines = [
         REPORT_MARKER,
         f"## tsrgate verdict: {sections.OUTCOME_LABELS[verdict.outcome]}",
@@ -122,32 +124,34 @@ def _compose(verdict: GateVerdict, report_location: str | None, table_limit: int
         f"{c['insufficient_support']} insufficient support, {c['not_run']} not run.",
         "",
     ]
-    flagged = sections.sorted_outcomes(verdict, ("fail", "warn"))
+    flagged = view.flagged
     if flagged:
         lines += ["### Failing and warning rules", ""]
         lines += _rules_table(flagged, table_limit, confidence)
         lines.append("")
     else:
         lines += ["No rule failed or warned.", ""]
-    regressions = sections.top_regressions(verdict, count=3)
+    regressions = view.regressions[:3]
     lines += ["### Top regressions", ""]
     if regressions:
         lines += [_regression_line(i, r) for i, r in enumerate(regressions, start=1)]
     else:
         lines.append("No metric got worse on any judged scope.")
     lines += ["", "### Backends", ""]
-    lines += [_backend_line(verdict, status) for status in sections.backend_statuses(verdict)]
+    lines += [_backend_line(verdict, status) for status in view.backends]
     for note in verdict.notes[:table_limit]:
         lines.append(f"- note: {md_escape(_shorten(note))}")
     lines += ["", _report_line(report_location), ""]
     return "\n".join(lines)
 
 
-def render_markdown(verdict: GateVerdict, report_location: str | None = None, max_chars: int = MAX_CHARS) -> str:
-    """The PR-comment Markdown of a verdict, at most `max_chars` characters."""
+def render_markdown(source: GateVerdict | ReportView, report_location: str | None = None,
+                    max_chars: int = MAX_CHARS) -> str:
+    """The PR-comment Markdown of a verdict (or its view), at most `max_chars` characters."""
+    view = ReportView.of(source)
     limit = 50
-    text = _compose(verdict, report_location, limit)
+    text = _compose(view, report_location, limit)
     while len(text) > max_chars and limit > 0:
         limit //= 2
-        text = _compose(verdict, report_location, limit)
+        text = _compose(view, report_location, limit)
     return text

@@ -20,11 +20,9 @@ def open_results(folder: str | Path) -> SideResults:
     """A results folder opened like one side of a verdict (its seal verified)."""
     from gate.compare.compare import side_provenance
     from gate.errors import InputError
-    from gate.run.record import load_run
+    from gate.results.opened import ResultsFolder
 
-    folder = Path(folder)
-    record = load_run(folder)
-    side = SideResults(side_provenance(record, folder))
+    side = SideResults(side_provenance(ResultsFolder.open(folder)))
     if side.record is None:
         raise InputError(side.problem or "unreadable results folder", path=folder)
     return side
@@ -60,7 +58,7 @@ def render_run_html(folder: str | Path) -> str:
     side = open_results(folder)
     record = side.record
     suites = [s.name for s in record.suites]
-    evaluations = {s: side.evaluation(s, "torch") for s in suites}
+    evaluations = {s: side.evaluation(s) for s in suites}
     panels = [PrPanel(title=s, recall=e.pr_curves.recall, candidate=e.pr_curves.overall_iou50, baseline=None,
                       candidate_ap=e.summary.get("ap50")) for s, e in evaluations.items() if e is not None]
     classes: list[str] = []

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
-from gate.compare.verdict import GateVerdict
 from gate.policy import GATE_METRICS, MetricComparison, RuleOutcome
 from gate.report.evidence import VerdictEvidence
+from gate.results.backend import REFERENCE_BACKEND
+from gate.results.consistency import ApDelta, BackendConsistency
+from gate.results.verdict import GateVerdict
 
 OUTCOME_ORDER = {"fail": 0, "warn": 1, "insufficient_support": 2, "not_run": 3, "pass": 4}
 OUTCOME_LABELS = {"pass": "PASS", "warn": "PASS with warnings", "fail": "FAIL"}
@@ -21,7 +22,6 @@ REGRESSION_METRICS = ("ap", "ap50", "recall_at_threshold", "precision_at_thresho
 TIDE_ERRORS = ("cls", "loc", "both", "dupe", "bkg", "missed")
 TIDE_LABELS = {"cls": "classification", "loc": "localisation", "both": "cls+loc", "dupe": "duplicate",
                "bkg": "background", "missed": "missed"}
-REFERENCE_BACKEND = "torch"
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -54,7 +54,7 @@ def fmt_ci(low: float | None, high: float | None, digits: int = 3) -> str:
 
 
 def min_support(verdict: GateVerdict) -> int:
-    return int(verdict.bootstrap.get("min_support", 0) or 0)
+    return verdict.bootstrap.min_support
 
 
 def is_judged(row: MetricComparison, support_floor: int) -> bool:
@@ -225,10 +225,11 @@ class BackendStatus:
 def backend_statuses(verdict: GateVerdict) -> list[BackendStatus]:
     out = []
     for b in verdict.candidate.backends:
-        description = b.get("description") or {}
-        out.append(BackendStatus(name=b["name"], status=b["status"], reason=b.get("reason", ""),
-                                 precision=description.get("precision", ""), device=description.get("device", ""),
-                                 threads=description.get("threads")))
+        description = b.description
+        out.append(BackendStatus(name=b.name, status=b.status, reason=b.reason,
+                                 precision=description.precision if description else "",
+                                 device=description.device if description else "",
+                                 threads=description.threads if description else None))
     return out
 
 
@@ -246,7 +247,7 @@ def backend_ap_table(verdict: GateVerdict, evidence: VerdictEvidence, metric: st
     for suite in verdict.suites:
         table[suite] = {}
         for b in verdict.candidate.backends:
-            name = b["name"]
+            name = b.name
             c_entry = cand.entry(suite, name) if cand else None
             b_entry = base.entry(suite, name) if base else None
             status = "ok"
@@ -264,8 +265,8 @@ def backend_ap_table(verdict: GateVerdict, evidence: VerdictEvidence, metric: st
 class ConsistencyRow:
     suite: str
     backend: str
-    figures: dict[str, Any] | None
-    ap_delta: dict[str, Any] | None
+    figures: BackendConsistency | None
+    ap_delta: ApDelta | None
     note: str = ""
 
 
@@ -274,17 +275,17 @@ def consistency_rows(verdict: GateVerdict, evidence: VerdictEvidence) -> list[Co
     for suite in verdict.suites:
         per_backend = evidence.candidate.consistency(suite)
         for b in verdict.candidate.backends:
-            name = b["name"]
+            name = b.name
             if name == REFERENCE_BACKEND:
                 continue
             entry = per_backend.get(name)
             if entry is None:
-                note = f"{b['status']} ({b.get('reason', '')})" if b["status"] != "ok" else \
+                note = f"{b.status} ({b.reason})" if not b.ok else \
                     (evidence.candidate.problem or "no consistency figures")
                 rows.append(ConsistencyRow(suite=suite, backend=name, figures=None, ap_delta=None, note=note))
             else:
-                rows.append(ConsistencyRow(suite=suite, backend=name, figures=entry["consistency"],
-                                           ap_delta=entry.get("ap_delta")))
+                rows.append(ConsistencyRow(suite=suite, backend=name, figures=entry.consistency,
+                                           ap_delta=entry.ap_delta))
     return rows
 
 
@@ -302,22 +303,23 @@ class LatencyRow:
 
 
 def latency_rows(verdict: GateVerdict, evidence: VerdictEvidence) -> list[LatencyRow]:
-    measured = verdict.latency.get("backends", {})
     stored = evidence.candidate.latency()
     rows = []
     for b in verdict.candidate.backends:
-        name = b["name"]
-        if b["status"] != "ok":
-            rows.append(LatencyRow(backend=name, status=f"{b['status']} ({b.get('reason', '')})"))
+        name = b.name
+        if not b.ok:
+            rows.append(LatencyRow(backend=name, status=f"{b.status} ({b.reason})"))
             continue
-        figures = measured.get(name, {})
-        stages = {stage: stored[name][stage]["p50_ms"] for stage in ("preprocess", "inference", "postprocess")
-                  if name in stored and stage in stored[name]}
+        own = stored.get(name)
+        stages = {stage: getattr(own, stage).p50_ms for stage in ("preprocess", "inference", "postprocess")} if own else {}
+        figures = verdict.latency.backends.get(name)
+        if figures is None:
+            rows.append(LatencyRow(backend=name, status="not measured on both sides", stages_p50=stages))
+            continue
         rows.append(LatencyRow(
-            backend=name, status="ok" if figures else "not measured on both sides",
-            candidate_p50=figures.get("candidate_p50_ms"), candidate_p99=figures.get("candidate_p99_ms"),
-            baseline_p50=figures.get("baseline_p50_ms"), baseline_p99=figures.get("baseline_p99_ms"),
-            ratio_p50=figures.get("latency_p50_ratio"), ratio_p99=figures.get("latency_p99_ratio"), stages_p50=stages,
+            backend=name, status="ok", candidate_p50=figures.candidate_p50_ms, candidate_p99=figures.candidate_p99_ms,
+            baseline_p50=figures.baseline_p50_ms, baseline_p99=figures.baseline_p99_ms,
+            ratio_p50=figures.latency_p50_ratio, ratio_p99=figures.latency_p99_ratio, stages_p50=stages,
         ))
     return rows
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from gate.compare.sequences import DriveTimeline, SequenceSummary
-from gate.compare.verdict import GateVerdict
 from gate.policy import GATE_METRICS, MetricComparison
 from gate.report.plots import BASELINE_COLOUR, CANDIDATE_COLOUR
 from gate.report.templating import trusted_markup
+from gate.results.sequences import DriveTimeline, SequenceSummary
+from gate.results.verdict import GateVerdict
 
 _LEFT, _WIDTH, _ROW, _TRACK_ROW = 130, 760, 18, 11
 _LIMIT_COLOURS = {-1: "#f3f4f6", 0: "#ffffff", 30: "#fde68a", 50: "#bbf7d0", 60: "#a5f3fc", 80: "#c7d2fe",

@@ -78,3 +78,4 @@ def verify_results_folder(folder: Path, index: ResultsIndex) -> None:
     for path in _listed_files(folder):
         if path.relative_to(folder).as_posix() not in listed:
             raise IntegrityError("file not listed in the results index (added after the run)", path=path)
+

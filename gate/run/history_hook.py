@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gate.history import HistoryEntry, HistoryMetric, HistoryStore
-from gate.run.record import RunRecord
+from gate.results.record import RunRecord
 
 HISTORY_METRICS = ("ap", "ap50", "ap75", "ar100")
 
@@ -24,6 +24,6 @@ def record_run(record: RunRecord, results: Path, db: Path | None, line: str | No
         kind="run", model_name=record.model.name, model_version=record.model.version,
         weights_sha256=record.model.weights_sha256, line=line, git_commit=record.git_commit,
         results_path=str(results), metrics=run_metrics(record),
-        details={"suites": [s.name for s in record.suites], "backends": [b["name"] for b in record.backends]},
+        details={"suites": [s.name for s in record.suites], "backends": [b.name for b in record.backends]},
     )
     return HistoryStore(db).record(entry)

@@ -23,20 +23,25 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.backends.detections import Detections
+from gate.backends.detections import Detections, detections_to_coco_results
 from gate.errors import GateError, InputError
 from gate.provenance import git_commit, library_versions, machine_info, utc_now
 from gate.results import seal_results_folder
-from gate.run.config import GateConfig
+from gate.results.backend import REFERENCE_BACKEND, BackendStatus
+from gate.results.config import GateConfig
+from gate.results.consistency import ApDelta, ConsistencyFigures, ConsistencyFile
+from gate.results.latency import LATENCY_FILE, LatencyFile
+from gate.results.parity import PARITY_FILE
 from gate.run.detections_store import PredictionCache, prediction_cache_key, save_detections
 from gate.run.executors import InProcessExecutor, PredictionExecutor, PredictionJob, ShardFailedError
-from gate.run.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
-from gate.storage import atomic_write_json, canonical_json, sha256_bytes, sha256_file, staged_dir
+from gate.results.record import RUN_FILE, ModelProvenance, RunEntry, RunRecord, SuiteProvenance
+from gate.storage import canonical_json, sha256_bytes, sha256_file, staged_dir
+from gate.suites.resolved import category_table
 
-REFERENCE_BACKEND = "torch"
 SUMMARY_METRICS = ("ap", "ap50", "ap75", "ar100")
 
 
@@ -54,7 +59,7 @@ def suite_provenance(suite) -> SuiteProvenance:
 
 
 def model_provenance(model_dir: Path) -> tuple[Any, ModelProvenance]:
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
 
     card = load_card(model_dir, verify_weights=True)
     return card, ModelProvenance(
@@ -65,41 +70,152 @@ def model_provenance(model_dir: Path) -> tuple[Any, ModelProvenance]:
     )
 
 
-def category_table(suite, class_names: Sequence[str]) -> dict[int, int]:
-    """Model label index -> the suite's evaluation category id (labels the taxonomy ignores are left out)."""
-    table = suite.taxonomy.model_class_table(list(class_names))
-    return {label: table[name] for label, name in enumerate(class_names) if table[name] is not None}
-
-
-def detections_to_results(detections: Sequence[Detections], categories: dict[int, int]) -> list[dict[str, Any]]:
-    results = []
-    for det in detections:
-        keep = [i for i, label in enumerate(det.labels.tolist()) if label in categories]
-        for i in keep:
-            x1, y1, x2, y2 = (float(v) for v in det.boxes[i])
-            results.append({"image_id": det.image_id, "category_id": categories[int(det.labels[i])],
-                            "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(det.scores[i])})
-    return results
-
-
 def write_suite_detections(folder: Path, suite, dets: Sequence[Detections], model: ModelProvenance):
     """Store one backend's detections on one suite and evaluate them there (detections, evaluation, records)."""
     from gate.eval import evaluate_with_records
 
     save_detections(folder / "detections.npz", dets)
-    results = detections_to_results(dets, category_table(suite, model.class_names))
+    results = detections_to_coco_results(dets, category_table(suite, model.class_names), skip_unmapped=True)
     evaluation, match_records = evaluate_with_records(suite.coco, results, score_threshold=model.score_threshold)
     evaluation.save(folder / "evaluation.json", records=match_records)
     return evaluation, match_records
 
 
-def _probe_images(suite, count: int) -> list[tuple[int, Any]]:
-    images = []
-    for loaded in suite.iter_images():
-        images.append((loaded.info.id, loaded.pixels))
-        if len(images) == count:
-            break
-    return images
+@dataclass
+class _Run:
+    """What one run knows while it works: its inputs, and what each step has added so far."""
+
+    model_dir: Path
+    config: GateConfig
+    card: Any
+    model: ModelProvenance
+    suites: list
+    staging: Path
+    executor: PredictionExecutor
+    prediction_cache: PredictionCache
+    libraries: dict[str, str]
+    progress: bool
+    log: Callable[[str], None]
+    entries: list[RunEntry] = field(default_factory=list)
+    backends: list[BackendStatus] = field(default_factory=list)
+    loaded: dict[str, Any] = field(default_factory=dict)
+    detections: dict[tuple[str, str], list[Detections]] = field(default_factory=dict)
+    records: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def not_run(self, name: str, status: str, reason: str) -> None:
+        """Record a backend that did not run (unavailable here, or failed to load) on every suite."""
+        self.backends.append(BackendStatus(name=name, status=status, reason=reason))
+        self.entries.extend(RunEntry(suite=s.name, backend=name, status=status, reason=reason) for s in self.suites)
+
+
+def _open_inputs(model_dir: Path, config: GateConfig, cache, suites_dir, data, log):
+    """The model's card and provenance and the opened suites; bad names fail here, before any work."""
+    from gate.backends import backend_class
+    from gate.suites import open_suite
+
+    if len(set(config.backends)) != len(config.backends):
+        raise InputError(f"backends listed twice: {config.backends}")
+    if REFERENCE_BACKEND not in config.backends and len(config.backends) > 1:
+        log(f"note: consistency needs the {REFERENCE_BACKEND} reference backend; it is not in {config.backends}")
+    card, model = model_provenance(model_dir)
+    for name in config.backends:
+        backend_class(name)  # unknown backend names fail before any work
+    suites = [open_suite(name, cache=cache, suites=suites_dir, data=data) for name in config.suites]
+    if len({s.name for s in suites}) != len(suites):
+        raise InputError(f"suites listed twice: {config.suites}")
+    return card, model, suites
+
+
+def _load_backend(run: _Run, name: str, closing: contextlib.ExitStack):
+    """The loaded backend, or None after recording why it cannot run (unavailable here, or failed to load)."""
+    from gate.backends import backend_class, create_backend
+
+    reason = backend_class(name).unavailable_reason()
+    if reason is not None:
+        run.log(f"{name}: unavailable ({reason})")
+        run.not_run(name, "unavailable", reason)
+        return None
+    try:
+        backend = create_backend(name, run.model_dir, card=run.card, threads=run.config.threads,
+                                 max_batch=run.config.batch_size)
+        backend.load()
+        closing.callback(backend.close)
+        description = backend.describe()
+    except GateError as exc:
+        run.log(f"{name}: failed to load ({exc})")
+        run.not_run(name, "failed", str(exc))
+        return None
+    run.loaded[name] = backend
+    run.backends.append(BackendStatus(name=name, status="ok", description=description))
+    return backend
+
+
+def _run_suite(run: _Run, name: str, backend, suite) -> None:
+    """One backend on one suite: predictions (cached or from the executor), stored and evaluated."""
+    model, description = run.model, run.backends[-1].description
+    folder = run.staging / "suites" / suite.name / name
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    key = prediction_cache_key(
+        weights_sha256=model.weights_sha256, card_sha256=model.card_sha256, manifest_sha256=suite.manifest_sha256,
+        backend=name, export_settings=description.details.get("export_settings"), libraries=run.libraries,
+    )
+    try:
+        dets = run.prediction_cache.get(key)
+        from_cache = dets is not None
+        if dets is None:
+            job = PredictionJob(
+                backend=backend, suite=suite, batch_size=run.config.batch_size, model_dir=run.model_dir,
+                card_sha256=model.card_sha256, weights_sha256=model.weights_sha256,
+                model_file_sha256=description.model_sha256,
+            )
+            dets = run.executor.predict(job, run.progress)
+            run.prediction_cache.put(key, dets)
+        evaluation, match_records = write_suite_detections(folder, suite, dets, model)
+    except ShardFailedError:
+        raise  # an infrastructure failure, not a property of this backend: no results folder
+    except GateError as exc:
+        run.log(f"{suite.name} [{name}]: failed ({exc})")
+        run.entries.append(RunEntry(suite=suite.name, backend=name, status="failed", reason=str(exc)))
+        return
+    run.detections[(suite.name, name)] = dets
+    run.records[(suite.name, name)] = match_records
+    summary = {m: evaluation.summary.get(m) for m in SUMMARY_METRICS}
+    run.entries.append(RunEntry(
+        suite=suite.name, backend=name, status="ok",
+        predictions_file=f"suites/{suite.name}/{name}/detections.npz",
+        evaluation_file=f"suites/{suite.name}/{name}/evaluation.json",
+        records_file=f"suites/{suite.name}/{name}/evaluation.records.npz",
+        predictions_from_cache=from_cache, images=len(dets),
+        seconds=round(time.perf_counter() - started, 3), summary=summary,
+    ))
+    run.log(f"{suite.name} [{name}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}"
+            f"{'  (cached predictions)' if from_cache else ''}")
+
+
+def _write_parity(run: _Run) -> str:
+    """The preprocessing-parity probe over every loaded backend, against torch when it loaded."""
+    from gate.backends.parity import check_preprocessing_parity, probe_images
+
+    probe = probe_images(run.suites[0], run.config.probe_images)
+    reference = REFERENCE_BACKEND if REFERENCE_BACKEND in run.loaded else next(iter(run.loaded))
+    check_preprocessing_parity(list(run.loaded.values()), probe, reference=reference).save(run.staging / PARITY_FILE)
+    return PARITY_FILE
+
+
+def _write_latency(run: _Run) -> str:
+    """Batch-1 latency of every loaded backend, measured here on real images of the first suite."""
+    from gate.backends.latency import measure_latency
+    from gate.backends.parity import probe_images
+
+    settings = run.config.latency
+    images = probe_images(run.suites[0], settings.images)
+    latency = LatencyFile()
+    for name, backend in run.loaded.items():
+        run.log(f"latency [{name}]: {settings.warmup} warm-up + {settings.runs} timed runs")
+        latency.backends[name] = measure_latency(backend, images, warmup=settings.warmup, runs=settings.runs)
+    latency.save(run.staging / LATENCY_FILE)
+    return LATENCY_FILE
 
 
 def run_model(
@@ -119,124 +235,35 @@ def run_model(
 
     `executor` computes the predictions (default: in this process); the run closes it before latency.
     """
-    from gate.backends import backend_class, create_backend
-    from gate.backends.latency import measure_latency
-    from gate.backends.parity import check_preprocessing_parity
-    from gate.suites import open_suite
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
 
     model_dir = Path(model_dir)
-    if len(set(config.backends)) != len(config.backends):
-        raise InputError(f"backends listed twice: {config.backends}")
-    if REFERENCE_BACKEND not in config.backends and len(config.backends) > 1:
-        log(f"note: consistency needs the {REFERENCE_BACKEND} reference backend; it is not in {config.backends}")
-    card, model = model_provenance(model_dir)
-    for name in config.backends:
-        backend_class(name)  # unknown backend names fail before any work
-    suites = [open_suite(name, cache=cache, suites=suites_dir, data=data) for name in config.suites]
-    if len({s.name for s in suites}) != len(suites):
-        raise InputError(f"suites listed twice: {config.suites}")
-    prediction_cache = PredictionCache(cache_root(cache))
-    libraries = library_versions()
-    threshold = card.postprocessing.operating_threshold
+    card, model, suites = _open_inputs(model_dir, config, cache, suites_dir, data, log)
     executor = executor if executor is not None else InProcessExecutor()
-
-    entries: list[RunEntry] = []
-    backend_records: list[dict[str, Any]] = []
-    loaded: dict[str, Any] = {}
-    detections: dict[tuple[str, str], list[Detections]] = {}
-    records: dict[tuple[str, str], Any] = {}
-
     with staged_dir(out, force) as staging, contextlib.ExitStack() as closing:
         closing.callback(executor.close)
+        run = _Run(model_dir=model_dir, config=config, card=card, model=model, suites=suites, staging=staging,
+                   executor=executor, prediction_cache=PredictionCache(cache_root(cache)),
+                   libraries=library_versions(), progress=progress, log=log)
         for name in config.backends:
-            reason = backend_class(name).unavailable_reason()
-            if reason is not None:
-                log(f"{name}: unavailable ({reason})")
-                backend_records.append({"name": name, "status": "unavailable", "reason": reason})
-                entries.extend(RunEntry(suite=s.name, backend=name, status="unavailable", reason=reason) for s in suites)
-                continue
-            try:
-                backend = create_backend(name, model_dir, card=card, threads=config.threads, max_batch=config.batch_size)
-                backend.load()
-                closing.callback(backend.close)
-                description = backend.describe().model_dump(mode="json")
-            except GateError as exc:
-                log(f"{name}: failed to load ({exc})")
-                backend_records.append({"name": name, "status": "failed", "reason": str(exc)})
-                entries.extend(RunEntry(suite=s.name, backend=name, status="failed", reason=str(exc)) for s in suites)
-                continue
-            loaded[name] = backend
-            backend_records.append({"name": name, "status": "ok", "reason": "", "description": description})
-            export_settings = description.get("details", {}).get("export_settings")
-            for suite in suites:
-                folder = staging / "suites" / suite.name / name
-                folder.mkdir(parents=True, exist_ok=True)
-                started = time.perf_counter()
-                key = prediction_cache_key(
-                    weights_sha256=model.weights_sha256, card_sha256=model.card_sha256,
-                    manifest_sha256=suite.manifest_sha256, backend=name, export_settings=export_settings,
-                    libraries=libraries,
-                )
-                try:
-                    dets = prediction_cache.get(key)
-                    from_cache = dets is not None
-                    if dets is None:
-                        job = PredictionJob(
-                            backend=backend, suite=suite, batch_size=config.batch_size, model_dir=model_dir,
-                            card_sha256=model.card_sha256, weights_sha256=model.weights_sha256,
-                            model_file_sha256=description.get("model_sha256"),
-                        )
-                        dets = executor.predict(job, progress)
-                        prediction_cache.put(key, dets)
-                    evaluation, match_records = write_suite_detections(folder, suite, dets, model)
-                except ShardFailedError:
-                    raise  # an infrastructure failure, not a property of this backend: no results folder
-                except GateError as exc:
-                    log(f"{suite.name} [{name}]: failed ({exc})")
-                    entries.append(RunEntry(suite=suite.name, backend=name, status="failed", reason=str(exc)))
-                    continue
-                detections[(suite.name, name)] = dets
-                records[(suite.name, name)] = match_records
-                summary = {m: evaluation.summary.get(m) for m in SUMMARY_METRICS}
-                entries.append(RunEntry(
-                    suite=suite.name, backend=name, status="ok",
-                    predictions_file=f"suites/{suite.name}/{name}/detections.npz",
-                    evaluation_file=f"suites/{suite.name}/{name}/evaluation.json",
-                    records_file=f"suites/{suite.name}/{name}/evaluation.records.npz",
-                    predictions_from_cache=from_cache, images=len(dets),
-                    seconds=round(time.perf_counter() - started, 3), summary=summary,
-                ))
-                log(f"{suite.name} [{name}]: AP {summary['ap']:.3f}  AP50 {summary['ap50']:.3f}"
-                    f"{'  (cached predictions)' if from_cache else ''}")
+            backend = _load_backend(run, name, closing)
+            for suite in suites if backend is not None else []:
+                _run_suite(run, name, backend, suite)
 
         # Our Ray workers (if any) are released before anything is timed on this machine.
         executor.close()
-        consistency_files = _write_consistency(staging, suites, config, detections, records, threshold)
-        parity_file = latency_file = None
-        if loaded and suites:
-            probe = _probe_images(suites[0], config.probe_images)
-            reference = REFERENCE_BACKEND if REFERENCE_BACKEND in loaded else next(iter(loaded))
-            parity = check_preprocessing_parity(list(loaded.values()), probe, reference=reference)
-            atomic_write_json(staging / "parity.json", parity.model_dump(mode="json"))
-            parity_file = "parity.json"
-            if config.latency.enabled:
-                images = _probe_images(suites[0], config.latency.images)
-                latency = {}
-                for name, backend in loaded.items():
-                    log(f"latency [{name}]: {config.latency.warmup} warm-up + {config.latency.runs} timed runs")
-                    latency[name] = measure_latency(backend, images, warmup=config.latency.warmup,
-                                                    runs=config.latency.runs).model_dump(mode="json")
-                atomic_write_json(staging / "latency.json", {"measured_in": "process", "backends": latency})
-                latency_file = "latency.json"
-
+        consistency_files = _write_consistency(staging, suites, config, run.detections, run.records,
+                                               card.postprocessing.operating_threshold)
+        measured = bool(run.loaded and suites)
+        parity_file = _write_parity(run) if measured else None
+        latency_file = _write_latency(run) if measured and config.latency.enabled else None
         record = RunRecord(
             created_at=utc_now(), model=model, suites=[suite_provenance(s) for s in suites],
-            backends=backend_records, entries=entries, consistency_files=consistency_files,
-            parity_file=parity_file, latency_file=latency_file, libraries=libraries, machine=machine_info(),
-            git_commit=git_commit(), config=config.model_dump(mode="json"), executor=executor.record(),
+            backends=run.backends, entries=run.entries, consistency_files=consistency_files,
+            parity_file=parity_file, latency_file=latency_file, libraries=run.libraries, machine=machine_info(),
+            git_commit=git_commit(), config=config, executor=executor.record(),
         )
-        atomic_write_json(staging / RUN_FILE, record.model_dump(mode="json"))
+        record.save(staging / RUN_FILE)
         seal_results_folder(staging, kind="run", header={"model": model.name, "weights_sha256": model.weights_sha256})
     return record
 
@@ -260,16 +287,16 @@ def _write_consistency(staging: Path, suites, config: GateConfig, detections, re
             comparison = paired_bootstrap(records[(suite.name, name)], records[(suite.name, REFERENCE_BACKEND)],
                                           candidate_threshold=threshold, resamples=500, seed=0, confusion=False)
             ap = comparison.find("ap")
-            per_backend[name] = {
-                "consistency": consistency.model_dump(mode="json"),
+            per_backend[name] = ConsistencyFigures(
+                consistency=consistency,
                 # Positive = AP lost by this deployment form relative to torch.
-                "ap_delta": None if ap is None or ap.delta is None else {
-                    "loss": -ap.delta, "ci_low": -ap.ci_high, "ci_high": -ap.ci_low,
-                    "torch_ap": ap.value_baseline, "backend_ap": ap.value_candidate,
-                },
-            }
+                ap_delta=None if ap is None or ap.delta is None else ApDelta(
+                    loss=-ap.delta, ci_low=-ap.ci_high, ci_high=-ap.ci_low,
+                    torch_ap=ap.value_baseline, backend_ap=ap.value_candidate,
+                ),
+            )
         if per_backend:
             rel = f"suites/{suite.name}/consistency.json"
-            atomic_write_json(staging / rel, {"reference": REFERENCE_BACKEND, "backends": per_backend})
+            ConsistencyFile(reference=REFERENCE_BACKEND, backends=per_backend).save(staging / rel)
             files[suite.name] = rel
     return files

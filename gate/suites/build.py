@@ -27,7 +27,7 @@ from gate import __version__
 from gate.data.coco import CocoImage
 from gate.errors import InputError, IntegrityError, RefusedError
 from gate.storage import atomic_write_bytes, sha256_bytes, sha256_file, staged_dir
-from gate.suites import locations
+from gate import locations
 from gate.suites.manifest import (
     MANIFEST_FILE,
     SPEC_FILE,
@@ -44,7 +44,7 @@ from gate.suites.manifest import (
 )
 from gate.suites.render import ResolvedStep, encode_png, image_seed, load_pixels, read_depth, render
 from gate.suites.selection import sample_ids, select_candidates
-from gate.suites.sequence import SequenceFrame, SequenceTable, build_sequence_table
+from gate.data.sequence import SequenceFrame, SequenceTable, build_sequence_table
 from gate.suites.source import Announce, SourceData, open_source
 from gate.suites.spec import LoadedSpec, load_spec
 from gate.suites.taxonomy import EvaluationTaxonomy, resolve_taxonomy, source_category_table

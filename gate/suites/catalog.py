@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from gate.errors import GateError, InputError
 from gate.storage import sha256_file
-from gate.suites import locations
+from gate import locations
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, read_manifest
 from gate.suites.source import source_available
 from gate.suites.spec import VERSION_PATTERN, SuiteSource

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.data.coco import AttributeValue, CocoAnnotation, CocoDataset, CocoImage, TagValue
 from gate.errors import InputError, IntegrityError, describe_validation_error
-from gate.storage import atomic_write_text, canonical_json, dump_json, sha256_bytes, sha256_file
-from gate.suites.sequence import SequenceTable
+from gate.storage import canonical_json, dump_json, sha256_bytes
+from gate.data.sequence import SequenceTable
 from gate.suites.taxonomy import EvaluationTaxonomy
 
 MANIFEST_FORMAT = "tsrgate-suite-manifest/1"
@@ -170,13 +170,6 @@ def manifest_text(manifest: SuiteManifest) -> str:
     return dump_json(manifest.sealed().model_dump(mode="json", exclude_none=True))
 
 
-def write_manifest(manifest: SuiteManifest, path: str | Path) -> str:
-    """Write atomically; returns the file's sha256."""
-    text = manifest_text(manifest)
-    atomic_write_text(path, text)
-    return sha256_bytes(text.encode("utf-8"))
-
-
 def read_manifest(path: str | Path) -> SuiteManifest:
     """Parse and validate a manifest without checking its content hash (verification does that)."""
     path = Path(path)
@@ -207,7 +200,3 @@ def check_content_hash(manifest: SuiteManifest, path: str | Path) -> None:
             f"computed {actual[:12]}): edited by hand or corrupted; rebuild it with `tsrgate suite build`",
             path=path,
         )
-
-
-def manifest_file_sha256(path: str | Path) -> str:
-    return sha256_file(path)

@@ -8,7 +8,7 @@ image's pixels before handing out paths. A file that changed on disk is an Integ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from gate.data.coco import CocoDataset
 from gate.data.dataset import IMAGES_DIR, LoadedImage
 from gate.errors import IntegrityError
 from gate.storage import atomic_write_bytes, sha256_file
-from gate.suites import locations
+from gate import locations
 from gate.suites.catalog import find_suite
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, ManifestImage, SuiteManifest, load_manifest, pixels_sha256
 from gate.suites.render import encode_png, load_pixels, read_depth, render, steps_from_manifest
@@ -132,3 +132,9 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
         name=manifest.name, version=manifest.version, manifest=manifest, manifest_path=manifest_path,
         manifest_sha256=sha256_file(manifest_path), coco=manifest.to_coco(names), image_paths=paths,
     )
+
+
+def category_table(suite: ResolvedSuite, class_names: Sequence[str]) -> dict[int, int]:
+    """Model label index -> the suite's evaluation category id (labels the taxonomy ignores are left out)."""
+    table = suite.taxonomy.model_class_table(list(class_names))
+    return {label: table[name] for label, name in enumerate(class_names) if table[name] is not None}

@@ -33,10 +33,6 @@ class CandidateImage:
     image: CocoImage
     boxes: list[BoxChoice]
 
-    @property
-    def selected_count(self) -> int:
-        return sum(b.selected for b in self.boxes)
-
 
 @dataclass(frozen=True)
 class SelectionOutcome:

@@ -17,7 +17,7 @@ from pathlib import Path
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError, IntegrityError, RefusedError
 from gate.storage import sha256_file
-from gate.suites import locations
+from gate import locations
 from gate.suites.spec import SuiteSource
 
 

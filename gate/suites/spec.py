@@ -9,7 +9,7 @@
       env: TSRGATE_GTSDB                  # optional: an environment variable that overrides the path
       annotations_sha256: 5d1c...         # optional: refuse any other annotations file
     # source: {synth: {images: 1000, seed: 7, version: "1"}}   # the generated world, regenerated on demand
-    # kind: sequence + source: {drives: {drives: 24, frames: 40, fps: 5, seed: 3, version: "1"}}: generated
+    # kind: sequence + source: {drives: {drives: 24, frames: 40, fps: 5, seed: 3, version: "2"}}: generated
     #   drives (or a `dataset` of drives: image tags drive/frame/fps, annotation attribute track_id)
     selection:
       tags: {gtsdb_split: test}  # image tags or top-level image fields; a list value means "any of"
@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gate.data.coco import TagValue
 from gate.errors import InputError, describe_validation_error
 from gate.storage import canonical_json, sha256_bytes
-from gate.suites.transforms.registry import TRANSFORMS, get_transform
+from gate.suites.transforms.registry import get_transform
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -234,7 +234,7 @@ class TaxonomySpec(_Strict):
 class SuiteSpec(_Strict):
     name: str
     version: str
-    # `sequence`: frames of drives, scored per frame and per sign track (see gate.suites.sequence).
+    # `sequence`: frames of drives, scored per frame and per sign track (see gate.data.sequence).
     kind: Literal["frames", "sequence"] = "frames"
     description: str = ""
     seed: int = Field(ge=0)
@@ -314,7 +314,3 @@ def load_spec(path: str | Path) -> LoadedSpec:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise InputError(f"not valid YAML{where} ({problem})", path=path) from None
     return parse_spec(raw, path)
-
-
-def known_transform_names() -> list[str]:
-    return sorted(TRANSFORMS)

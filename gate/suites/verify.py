@@ -16,7 +16,7 @@ from pathlib import Path
 from gate.data.dataset import IMAGES_DIR
 from gate.errors import GateError, IntegrityError
 from gate.storage import atomic_write_bytes, sha256_file
-from gate.suites import locations
+from gate import locations
 from gate.suites.build import plan_suite
 from gate.suites.catalog import find_suite
 from gate.suites.manifest import (

@@ -11,7 +11,9 @@ import contextlib
 import os
 from pathlib import Path
 
-from gate.backends.exports import CACHE_ENV, ExportRecord, ensure_export
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import ExportRecord
+from gate.locations import CACHE_ENV
 from tests.models.trained import trained_model
 
 _CACHE: dict[str, object] = {}

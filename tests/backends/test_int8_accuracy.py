@@ -19,8 +19,8 @@ import pytest
 from gate.backends import create_backend
 from gate.backends.consistency import compare_detections
 from gate.data.dataset import DetectionDataset
-from gate.models.card import load_card
-from gate.models.classes import card_class_map, class_view
+from gate.cards.card import load_card
+from gate.cards.classes import card_class_map, class_view
 from gate.models.evaluate import coco_metrics
 from tests.backends.exported import use_private_cache
 

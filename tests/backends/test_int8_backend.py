@@ -9,12 +9,13 @@ import onnx
 import pytest
 
 from gate.backends import create_backend
-from gate.backends.exports import Int8ExportSettings, ensure_export
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import Int8ExportSettings
 from gate.backends.int8_export import calibration_source, calibration_tensor
 from gate.backends.predict import predict_dataset
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError
-from gate.models.card import load_card
+from gate.cards.card import load_card
 from gate.storage import sha256_bytes, sha256_file
 from tests.backends.exported import INT8_TEST_SETTINGS, int8_export, onnx_export, use_private_cache
 

@@ -7,7 +7,7 @@ import pytest
 
 from gate.backends import create_backend
 from gate.backends.latency import LatencyResult, LatencyStats, measure_latency, measure_latency_interleaved
-from gate.backends.machine import cpu_model
+from gate.machine import cpu_model
 from gate.backends.parity import probe_images
 from gate.backends.torch_backend import TorchBackend
 from gate.data.dataset import DetectionDataset

@@ -9,7 +9,8 @@ import pytest
 
 from gate.backends import create_backend
 from gate.backends.consistency import compare_detections
-from gate.backends.exports import ensure_export, load_export_record
+from gate.backends.exporter import ensure_export
+from gate.backends.exports import load_export_record
 from gate.backends.predict import predict_dataset
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError, RefusedError

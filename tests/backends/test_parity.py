@@ -12,7 +12,7 @@ from gate.backends.onnx_backend import OnnxBackend
 from gate.backends.parity import PreprocessingParity, check_preprocessing_parity, probe_images
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError
-from gate.models.card import load_card
+from gate.cards.card import load_card
 from tests.backends.exported import use_private_cache
 
 # The 100-step fixture model's best scores sit near 0.1-0.3, below the card's 0.5 operating point;

@@ -9,7 +9,7 @@ import pytest
 
 from gate.backends.postprocess import RawOutputs, nms_per_class, postprocess
 from gate.backends.preprocess import PreparedBatch, plan_inputs
-from gate.models.card import PostprocessingSpec, PreprocessingSpec
+from gate.cards.card import PostprocessingSpec, PreprocessingSpec
 
 
 def _raw(batch: int, queries: int, classes: int, seed: int = 0) -> RawOutputs:

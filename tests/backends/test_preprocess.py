@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gate.backends.preprocess import plan_inputs, preprocess, tile_origins
-from gate.models.card import Normalization, PreprocessingSpec
+from gate.cards.card import Normalization, PreprocessingSpec
 
 
 def _image(height: int, width: int, seed: int = 0) -> np.ndarray:

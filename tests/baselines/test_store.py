@@ -11,7 +11,8 @@ import pytest
 
 from gate.baselines import BaselineStore
 from gate.errors import InputError, IntegrityError, RefusedError
-from gate.results import load_results_index, seal_results_folder
+from gate.results import RESULTS_INDEX, load_results_index, seal_results_folder
+from gate.storage import sha256_file
 
 
 def make_results(folder, payload: str = "a", files: int = 3):
@@ -60,11 +61,74 @@ def test_tampered_results_are_not_promoted(tmp_path):
     assert store.lines() == []
 
 
+def write_verdict(path, results, outcome: str = "pass"):
+    """A verdict whose candidate is `results` and whose one rule gave `outcome`."""
+    from gate.policy import RuleOutcome
+    from gate.results.record import ModelProvenance
+    from gate.results.verdict import BootstrapSettings, GateVerdict, PolicyProvenance, SideProvenance
+
+    model = ModelProvenance(name="m", version="1", path="models/m", card_sha256="c" * 64, weights_sha256="w" * 64,
+                            class_names=["stop"], score_threshold=0.5)
+
+    def side(folder):
+        return SideProvenance(results_path=str(folder), results_index_sha256=sha256_file(folder / RESULTS_INDEX),
+                              created_at="2026-01-01T00:00:00Z", model=model, suites=[], backends=[], libraries={},
+                              machine={})
+
+    rule = RuleOutcome(rule_id="ap-drop", metric="ap", severity="fail", outcome=outcome, reason="test")
+    verdict = GateVerdict(outcome=outcome, created_at="2026-01-01T00:00:00Z",
+                          policy=PolicyProvenance(name="default", path="p.yaml", sha256="p" * 64),
+                          candidate=side(results), baseline=side(results), suites=["clean"],
+                          bootstrap=BootstrapSettings(resamples=10, confidence=0.95, seed=0, min_support=1),
+                          counts={outcome: 1}, outcomes=[rule], comparisons=[])
+    verdict.save(path)
+    return path
+
+
 def test_failed_verdict_cannot_be_promoted(tmp_path):
-    verdict = tmp_path / "verdict.json"
-    verdict.write_text(json.dumps({"outcome": "fail"}))
+    res = make_results(tmp_path / "res")
+    verdict = write_verdict(tmp_path / "verdict.json", res, outcome="fail")
     store = BaselineStore(tmp_path / "baselines")
     with pytest.raises(RefusedError, match="verdict failed"):
+        store.promote(res, "synth", verdict_path=verdict)
+    assert store.lines() == []
+
+
+def test_passing_verdict_is_cited_in_the_signoff(tmp_path):
+    res = make_results(tmp_path / "res")
+    verdict = write_verdict(tmp_path / "verdict.json", res, outcome="pass")
+    store = BaselineStore(tmp_path / "baselines")
+    version = store.promote(res, "synth", verdict_path=verdict)
+    cited = store.signoff("synth", version.version).verdict
+    assert cited.outcome == "pass" and cited.sha256 == sha256_file(verdict)
+
+
+def test_hand_edited_verdict_outcome_is_refused(tmp_path):
+    res = make_results(tmp_path / "res")
+    verdict = write_verdict(tmp_path / "verdict.json", res, outcome="fail")
+    raw = json.loads(verdict.read_text())
+    raw["outcome"] = "pass"  # the rules still say fail
+    verdict.write_text(json.dumps(raw))
+    store = BaselineStore(tmp_path / "baselines")
+    with pytest.raises(InputError, match="field 'outcome'.*edited by hand"):
+        store.promote(res, "synth", verdict_path=verdict)
+    assert store.lines() == []
+
+
+def test_verdict_of_another_results_folder_is_refused(tmp_path):
+    other = make_results(tmp_path / "other", payload="other")
+    verdict = write_verdict(tmp_path / "verdict.json", other, outcome="pass")
+    store = BaselineStore(tmp_path / "baselines")
+    with pytest.raises(RefusedError, match="another results folder"):
+        store.promote(make_results(tmp_path / "res"), "synth", verdict_path=verdict)
+    assert store.lines() == []
+
+
+def test_file_that_is_not_a_verdict_is_refused(tmp_path):
+    verdict = tmp_path / "verdict.json"
+    verdict.write_text(json.dumps({"outcome": "pass"}))
+    store = BaselineStore(tmp_path / "baselines")
+    with pytest.raises(InputError, match="not a tsrgate verdict"):
         store.promote(make_results(tmp_path / "res"), "synth", verdict_path=verdict)
 
 
@@ -84,17 +148,25 @@ def test_cli_promote_list_show(tmp_path, run_cli):
 def test_kill_during_promote_never_leaves_a_broken_baseline(tmp_path):
     """SIGKILL `baseline promote --force` at random moments; the line must always load and verify."""
     store = BaselineStore(tmp_path / "baselines")
-    store.promote(make_results(tmp_path / "first", "first", files=200), "synth")
+
+    def promote(results) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gate", "baseline", "promote", str(results),
+             "--line", "synth", "--force", "--baselines-dir", str(store.root)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    # The kill window is sized from one uninterrupted promotion on this machine, so a slow or loaded
+    # machine still sees kills both before and after the promotion completes.
+    started = time.monotonic()
+    assert promote(make_results(tmp_path / "first", "first", files=200)).wait() == 0
+    window = 1.3 * (time.monotonic() - started)
     candidates = [make_results(tmp_path / f"r{i}", f"r{i}", files=200) for i in range(2)]
     rng = random.Random(1234)
     headers_seen = set()
     for attempt in range(14):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gate", "baseline", "promote", str(candidates[attempt % 2]),
-             "--line", "synth", "--force", "--baselines-dir", str(store.root)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.0, 1.2))
+        proc = promote(candidates[attempt % 2])
+        time.sleep(rng.uniform(0.0, window))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.wait()

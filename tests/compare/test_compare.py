@@ -10,7 +10,8 @@ import pytest
 from gate.compare import compare_results, load_verdict
 from gate.errors import InputError, RefusedError
 from gate.results import seal_results_folder
-from gate.run.record import RUN_FILE
+from gate.results.record import RUN_FILE
+from tests.absent_backend import ABSENT, ABSENT_REASON
 from tests.gate_fixtures import craft_results, perfect_detections, write_policy
 
 PER_CLASS = {"id": "class-ap50", "metric": "ap50", "scope": {"classes": "all", "backends": ["torch"]},
@@ -38,11 +39,14 @@ def test_results_compared_with_themselves_pass(gate_env):
     assert deltas and all(d == 0 for d in deltas)
 
 
-def test_tensorrt_rules_are_not_run_with_reason(gate_env):
-    verdict = compare_results(gate_env.results, gate_env.results, latency=False)
-    trt = [o for o in verdict.outcomes if o.rule_id == "tensorrt-ap-delta"]
-    assert trt and all(o.outcome == "not_run" and "unavailable" in o.reason for o in trt)
-    assert any("tensorrt: unavailable" in n for n in verdict.notes)
+def test_rules_on_an_unavailable_backend_are_not_run_with_reason(gate_env, tmp_path):
+    rule = {"id": "absent-ap-delta", "metric": "backend_ap_delta", "scope": {"backends": [ABSENT]},
+            "check": {"max_value": 0.03}}
+    policy = write_policy(tmp_path / "p.yaml", [rule, OVERALL])
+    verdict = compare_results(gate_env.results, gate_env.results, policy_path=policy, latency=False)
+    absent = [o for o in verdict.outcomes if o.rule_id == "absent-ap-delta"]
+    assert absent and all(o.outcome == "not_run" and ABSENT_REASON in o.reason for o in absent)
+    assert f"{ABSENT}: unavailable ({ABSENT_REASON})" in verdict.notes
 
 
 def test_planted_class_drop_on_one_suite_fails_naming_class_and_suite(perfect_pair, tmp_path):

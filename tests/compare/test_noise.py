@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.compare import compare_results
-from gate.models.recipe import parse_recipe
+from gate.cards.recipe import parse_recipe
 from gate.run import GateConfig, run_model
 from tests.models.trained import SHAPES_RECIPE, shapes_dataset
 

@@ -1,6 +1,6 @@
 """The sequence gate on real per-frame detections of the shipped synth-baseline on a small drive suite.
 
-Two planted regressions are made from the model's own detections (gate.eval.planted) and compared
+Two planted regressions are made from the model's own detections (gate.run.planted) and compared
 against them under the default policy: late recognition (each sign's detections in the first 40 % of
 the frames where the model detects it fall below the operating threshold) and a speed-limit class swap
 in every third frame (read as another limit than the sign's). Frame AP moves a little under the
@@ -16,11 +16,11 @@ import shutil
 import pytest
 
 from gate.compare import compare_results
-from gate.eval.planted import class_swap_every_third, late_recognition
+from gate.run.planted import class_swap_every_third, late_recognition
 from gate.errors import InputError
 from gate.run import GateConfig, run_model
 from gate.suites import build_suite
-from gate.suites.locations import repo_root
+from gate.locations import repo_root
 from tests.gate_fixtures import craft_results
 
 PROOF_SPEC = """name: drive-proof
@@ -29,7 +29,7 @@ kind: sequence
 description: a small drive suite for the sequence gate tests
 seed: 31
 source:
-  drives: {drives: 16, frames: 30, fps: 5, seed: 18, version: "1"}
+  drives: {drives: 16, frames: 30, fps: 5, seed: 18, version: "2"}
 selection:
   classes: [speed_limit_30, speed_limit_50, speed_limit_60, speed_limit_80, speed_limit_100, speed_limit_120,
             no_overtaking, no_entry, danger, bend_right, traffic_signals_ahead, pedestrians,
@@ -127,7 +127,7 @@ def test_speed_limit_class_swap_fails_flicker_and_speed_limit_accuracy(drive_run
     root, results = drive_run
 
     def plant(dets, table, truth, suite):
-        from gate.models.card import load_card
+        from gate.cards.card import load_card
 
         class_names = load_card(MODEL).class_names
         model_of = {c.id: class_names.index(c.name) for c in suite.manifest.taxonomy.coco_categories()

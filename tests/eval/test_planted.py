@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from gate.backends.detections import Detections
-from gate.eval.planted import class_swap_every_third, late_recognition
+from gate.run.planted import class_swap_every_third, late_recognition
 from gate.eval.sequence import FrameTruth
-from gate.suites.sequence import SequenceDrive, SequenceTable, SequenceTrack
+from gate.data.sequence import SequenceDrive, SequenceTable, SequenceTrack
 
 BOX = [10.0, 10.0, 30.0, 30.0]
 

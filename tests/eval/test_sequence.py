@@ -14,7 +14,7 @@ from gate.eval.sequence import (
     evaluate_sequences,
     paired_sequence_bootstrap,
 )
-from gate.suites.sequence import SequenceDrive, SequenceTable, SequenceTrack
+from gate.data.sequence import SequenceDrive, SequenceTable, SequenceTrack
 
 NAMES = {1: "speed_limit_30", 2: "speed_limit_50", 4: "speed_limit_80", 14: "give_way", 15: "stop",
          28: "end_of_speed_limit"}

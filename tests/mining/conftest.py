@@ -48,7 +48,7 @@ def low_threshold_model(tmp_path_factory, fixture_model) -> Path:
     if "low_threshold" not in _CACHE:
         import shutil
 
-        from gate.models.card import load_card, save_card
+        from gate.cards.card import load_card, save_card
 
         folder = tmp_path_factory.mktemp("low_threshold") / "model"
         shutil.copytree(fixture_model, folder)

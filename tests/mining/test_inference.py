@@ -20,7 +20,7 @@ def _images(shapes_pool, count=4):
 def test_same_detections_as_infer_and_vectors_hold_the_detection_score(fixture_model, shapes_pool, tiles):
     options = {}
     if tiles:
-        from gate.models.card import load_card
+        from gate.cards.card import load_card
 
         card = load_card(fixture_model, verify_weights=False)
         options["preprocessing"] = card.preprocessing.model_copy(

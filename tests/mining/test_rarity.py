@@ -10,7 +10,7 @@ import pytest
 from gate.data.dataset import DetectionDataset
 from gate.data.synth import SYNTH_CLASSES
 from gate.mining.rarity import counts_from_dataset, counts_from_generated_world, training_rarity
-from gate.models.card import ArchitectureSpec, SplitSelector, TrainingDataRecord, load_card
+from gate.cards.card import ArchitectureSpec, SplitSelector, TrainingDataRecord, load_card
 from gate.storage import sha256_file
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gate.models.augment import geometric_view, photometric
-from gate.models.card import PreprocessingSpec
-from gate.models.recipe import GeometricSection, PhotometricSection
+from gate.cards.card import PreprocessingSpec
+from gate.cards.recipe import GeometricSection, PhotometricSection
 
 
 def _scene():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gate.models.backbone_pretraining import DecodedImageCache, _background_crop, _sign_crop
-from gate.models.recipe import BackbonePretrainingSection
+from gate.cards.recipe import BackbonePretrainingSection
 
 
 def _frame():

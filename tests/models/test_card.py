@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gate.errors import InputError, IntegrityError
-from gate.models.card import ModelCard, load_card, read_card_file, save_card
+from gate.cards.card import ModelCard, load_card, read_card_file, save_card
 
 
 def _copy(model_dir, tmp_path):

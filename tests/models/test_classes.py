@@ -6,8 +6,8 @@ import pytest
 
 from gate.data.coco import CocoAnnotation, CocoCategory, CocoDataset, CocoImage
 from gate.errors import InputError
-from gate.models.classes import card_class_map, class_view, resolve_classes, results_category_ids
-from gate.models.recipe import ClassesSection
+from gate.cards.classes import card_class_map, class_view, resolve_classes, results_category_ids
+from gate.cards.recipe import ClassesSection
 
 
 def _coco() -> CocoDataset:

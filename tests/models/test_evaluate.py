@@ -71,7 +71,7 @@ def test_image_errors_count_misses_and_confusions():
 def test_model_folder_evaluation_reproduces_the_card(trained_model_dir, shapes_data, tmp_path):
     import shutil
 
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
     from gate.models.evaluate import evaluate_model_folder, record_card_evaluation
 
     card = load_card(trained_model_dir)
@@ -99,7 +99,7 @@ def test_suite_measurement_agrees_with_the_gates_evaluator(gate_env):
 def test_measure_records_suite_numbers_in_a_copy_of_the_card(gate_env, run_cli, tmp_path, monkeypatch):
     import shutil
 
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     monkeypatch.setenv("TSRGATE_SUITES", str(gate_env.suites_dir))
     copy = tmp_path / "model"
@@ -111,3 +111,42 @@ def test_measure_records_suite_numbers_in_a_copy_of_the_card(gate_env, run_cli, 
     [suite_record] = [r for r in load_card(copy).evaluation if r.split.startswith("suite shapes-clean")]
     assert 0 <= suite_record.ap50 <= 1 and (copy / "model.safetensors").read_bytes() == weights_before
     assert run_cli("measure", copy, "--suite", "nope").exit_code == 2
+
+
+def test_a_newer_suite_version_replaces_the_older_numbers_in_the_card(gate_env, tmp_path):
+    """A card speaks for the suites shipped now: recording `clean` v2 drops the `clean` v1 record."""
+    import shutil
+
+    from gate.cards.card import load_card
+    from gate.models.evaluate import record_card_evaluation, suite_of_split_label, suite_split_label
+
+    assert suite_of_split_label(suite_split_label("region-us", "2", "ab" * 32)) == "region-us"
+    assert suite_of_split_label("test") is None
+    copy = tmp_path / "model"
+    shutil.copytree(gate_env.model_dir, copy)
+    template = load_card(copy).evaluation[0]
+    for version, ap in (("1", 0.1), ("2", 0.2)):
+        record_card_evaluation(copy, template.model_copy(update={"split": suite_split_label("clean", version, "0" * 64),
+                                                                 "ap": ap}))
+    record_card_evaluation(copy, template.model_copy(update={"split": suite_split_label("night", "1", "0" * 64)}))
+    splits = [r.split for r in load_card(copy).evaluation]
+    assert template.split in splits  # a dataset split is kept
+    assert [s for s in splits if s.startswith("suite clean")] == [suite_split_label("clean", "2", "0" * 64)]
+    assert any(s.startswith("suite night v1") for s in splits)
+
+
+def test_cli_predict_writes_results_and_prints_ap(run_cli, trained_model_dir, shapes_data, tmp_path):
+    import json
+
+    from gate.data.dataset import DetectionDataset
+
+    out = tmp_path / "results.json"
+    result = run_cli("predict", trained_model_dir, shapes_data, "--split", "split=val", "--out", out, "--evaluate",
+                     "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "AP " in result.output and "AP50 " in result.output
+    val = {img.id for img in DetectionDataset.load(shapes_data).images if img.tags.get("split") == "val"}
+    written = json.loads(out.read_text())
+    assert written and {r["image_id"] for r in written} <= val
+    bad = run_cli("predict", trained_model_dir, shapes_data, "--split", "val", "--evaluate")
+    assert bad.exit_code == 2 and "expected TAG=VALUE" in bad.output

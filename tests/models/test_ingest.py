@@ -9,9 +9,9 @@ import pytest
 from safetensors.numpy import load_file
 
 from gate.errors import InputError, RefusedError
-from gate.models.card import load_card
+from gate.cards.card import load_card
 from gate.models.ingest import ingest_model
-from gate.models.rtdetr import load_detector
+from gate.cards.rtdetr import load_detector
 
 
 def _draft(trained_model_dir, tmp_path, **changes):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gate.errors import InputError
-from gate.models.recipe import load_recipe, parse_recipe
+from gate.cards.recipe import load_recipe, parse_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = {"name": "r", "model": {"preprocessing": {"input_size": [64, 64]}}, "steps": 10}

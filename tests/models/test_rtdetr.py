@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.errors import InputError
-from gate.models.rtdetr import build_config, build_model, config_from_dict, config_to_dict, count_parameters
+from gate.cards.rtdetr import build_config, build_model, config_from_dict, config_to_dict, count_parameters
 
 
 def test_tiny_builds_offline_with_the_measured_shape():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.models.card import load_card
+from gate.cards.card import load_card
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

@@ -8,7 +8,7 @@ import pytest
 from safetensors.numpy import load_file
 
 from gate.errors import InputError, RefusedError
-from gate.models.recipe import parse_recipe
+from gate.cards.recipe import parse_recipe
 from gate.models.train import train_model
 
 TINY = {
@@ -118,7 +118,7 @@ def test_existing_model_folder_is_not_replaced_without_force(shapes_data, tmp_pa
 
 
 def test_fine_tune_copies_every_tensor_that_fits(shapes_data, trained_model_dir, tmp_path):
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     parent = load_card(trained_model_dir)
     recipe = parse_recipe({

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gate.models.recipe import parse_recipe
+from gate.cards.recipe import parse_recipe
 from tests.models.shapes import make_shapes_dataset
 
 _CACHE: dict[str, Path] = {}

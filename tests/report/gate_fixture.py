@@ -5,8 +5,8 @@ The baseline is the shared tiny detector trained 100 steps on the shapes dataset
 scores below 0.5). The candidate is the same model with the `yellow_triangle` logit pushed down in
 every classification head: a planted, real regression (the triangles the baseline found are lost),
 so the verdict fails (suite AP and AP50 rules) and the gallery has misses to show. Both run two
-suites (clean and night, built over a separate shapes dataset) on torch and onnx, with tensorrt
-listed so the report must say it was unavailable and why. No history is recorded.
+suites (clean and night, built over a separate shapes dataset) on torch and onnx, with the absent test
+backend listed so the report must say it was unavailable and why. No history is recorded.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from tests.absent_backend import ABSENT
 from tests.models.shapes import make_shapes_dataset
 from tests.models.trained import trained_model
 
 SUITES = ("shapes-clean", "shapes-night")
-BACKENDS = ["torch", "onnx", "tensorrt"]
+BACKENDS = ["torch", "onnx", ABSENT]
 OPERATING_THRESHOLD = 0.25
 SUPPRESSED_CLASS = 2  # yellow_triangle
 SUPPRESSION = 4.0  # subtracted from that class's logit bias
@@ -66,7 +67,7 @@ def derive_model(source: Path, out: Path, name: str, version: str, suppress: int
     import numpy as np
     from safetensors.numpy import load_file, save_file
 
-    from gate.models.card import load_card, save_card
+    from gate.cards.card import load_card, save_card
     from gate.storage import sha256_file
 
     shutil.copytree(source, out)

@@ -9,6 +9,7 @@ import pytest
 
 from gate.compare import load_verdict
 from gate.report.markdown import REPORT_MARKER
+from tests.absent_backend import ABSENT, ABSENT_REASON
 
 
 def _locations(report_gate) -> list[str]:
@@ -62,7 +63,7 @@ def test_a_run_results_folder_gets_a_single_run_report(run_cli, report_gate, tmp
     text = out.read_text(encoding="utf-8")
     assert expected in text
     if fmt == "html":
-        assert "<script" not in text.lower() and "tensorrt</b>: unavailable (tensorrt not installed)" in text
+        assert "<script" not in text.lower() and f"{ABSENT}</b>: unavailable ({ABSENT_REASON})" in text
         assert "yellow_triangle" in text and "<svg" in text
 
 

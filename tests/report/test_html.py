@@ -11,6 +11,7 @@ import pytest
 from gate.policy import RuleOutcome
 from gate.report.html import render_html
 from gate.report.sections import heatmap_data
+from tests.absent_backend import ABSENT, ABSENT_REASON
 
 EVIL_CLASS = '<script>alert("x")</script>'
 QUOTED_FOLDER = 'res "double" \'single\' <b>'
@@ -36,7 +37,7 @@ def test_sections_are_filled_from_the_results(verdict, report_options):
     for anchor in ("heatmap", "pr", "sizes", "tide", "confusions", "backends", "gallery", "history", "provenance"):
         assert f'id="{anchor}"' in html
     assert html.count("<svg") >= 4  # heatmap, PR overall, worst class, latency
-    assert "tensorrt</b>: unavailable (tensorrt not installed)" in html
+    assert f"{ABSENT}</b>: unavailable ({ABSENT_REASON})" in html
     assert "Worst class: yellow_triangle" in html  # the class the fixture planted a regression on
     for suite in verdict.candidate.suites:
         assert suite.manifest_sha256 in html
@@ -53,7 +54,7 @@ def test_heatmap_marks_significant_cells_and_greys_unjudged(verdict):
     assert set(suites) == set(verdict.suites)
     planted = [cells[("yellow_triangle", s)] for s in suites]
     assert all(c.judged and c.delta < 0 and c.ci_excludes_zero for c in planted)
-    floor = verdict.bootstrap["min_support"]
+    floor = verdict.bootstrap.min_support
     for cell in cells.values():
         if cell.support is not None and cell.support < floor:
             assert not cell.judged

@@ -8,6 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from gate.report.markdown import MAX_CHARS, REPORT_MARKER, md_code, md_escape, render_markdown
+from tests.absent_backend import ABSENT, ABSENT_REASON
 
 
 def _render(text: str) -> str:
@@ -45,8 +46,8 @@ def test_top_three_regressions_and_a_line_per_backend(verdict):
     assert "yellow_triangle" in regressions
     backends = html[html.index("<h3>Backends</h3>"):]
     for b in verdict.candidate.backends:
-        assert f"<strong>{b['name']}</strong>" in backends
-    assert "tensorrt</strong>: unavailable (tensorrt not installed)" in backends
+        assert f"<strong>{b.name}</strong>" in backends
+    assert f"{ABSENT}</strong>: unavailable ({ABSENT_REASON})" in backends
 
 
 def test_hostile_class_names_cannot_break_the_table_or_inject_markup(verdict):

@@ -8,6 +8,7 @@ from gate.errors import InputError, IntegrityError, RefusedError
 from gate.results import load_results_index
 from gate.run import GateConfig, load_run, run_model
 from gate.run.detections_store import load_detections
+from tests.absent_backend import ABSENT, ABSENT_REASON
 
 
 def test_results_folder_is_sealed_with_provenance(gate_env):
@@ -22,11 +23,11 @@ def test_results_folder_is_sealed_with_provenance(gate_env):
     assert "suites/shapes-fog/torch/evaluation.records.npz" in index.files
 
 
-def test_tensorrt_is_unavailable_with_reason_never_silently_skipped(gate_env):
+def test_an_unavailable_backend_is_recorded_with_reason_never_silently_skipped(gate_env):
     record = load_run(gate_env.results)
-    trt = [e for e in record.entries if e.backend == "tensorrt"]
-    assert len(trt) == 2 and all(e.status == "unavailable" and e.reason for e in trt)
-    assert any(b["name"] == "tensorrt" and b["status"] == "unavailable" for b in record.backends)
+    absent = [e for e in record.entries if e.backend == ABSENT]
+    assert len(absent) == 2 and all(e.status == "unavailable" and e.reason == ABSENT_REASON for e in absent)
+    assert record.backend(ABSENT).status == "unavailable" and record.backend(ABSENT).description is None
 
 
 def test_rerun_reuses_cached_predictions_with_identical_numbers(gate_env, tmp_path):
@@ -71,10 +72,10 @@ def test_tampered_results_are_refused(gate_env, tmp_path):
 
 def test_cli_run_prints_table_and_records_history(gate_env, tmp_path, run_cli):
     out = tmp_path / "cli-run"
-    result = run_cli("run", gate_env.model_dir, "--suites", "shapes-clean", "--backends", "torch,tensorrt",
+    result = run_cli("run", gate_env.model_dir, "--suites", "shapes-clean", "--backends", f"torch,{ABSENT}",
                      "--suites-dir", gate_env.suites_dir, "--out", out, "--no-latency", "--quiet",
                      "--history-db", tmp_path / "h.sqlite")
     assert result.exit_code == 0, result.output
-    assert "tensorrt: unavailable" in result.output and "shapes-clean" in result.output
+    assert f"{ABSENT}: unavailable ({ABSENT_REASON})" in result.output and "shapes-clean" in result.output
     history = run_cli("history", "--db", tmp_path / "h.sqlite")
     assert "shapes-clean=" in history.output

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from gate.suites import locations
+from gate import locations
 from gate.suites.build import build_suite, plan_suite
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest, pixels_sha256
 from gate.suites.resolved import render_entry
@@ -24,8 +24,8 @@ SUITES = locations.repo_root() / "suites"
 
 @pytest.mark.parametrize("name", ["gtsdb-clean", "gtsdb-small", "gtsdb-rare"])
 def test_untransformed_gtsdb_suite_rebuilds_identically(name, gtsdb_path, tmp_path):
-    committed = SUITES / name / "1"
-    copy = tmp_path / "suites" / name / "1"
+    committed = SUITES / name / "2"
+    copy = tmp_path / "suites" / name / "2"
     shutil.copytree(committed, copy)
     report = build_suite(copy / SPEC_FILE, data=gtsdb_path, suites=tmp_path / "suites", cache=tmp_path / "cache")
     assert report.unchanged
@@ -34,7 +34,7 @@ def test_untransformed_gtsdb_suite_rebuilds_identically(name, gtsdb_path, tmp_pa
 
 @pytest.mark.parametrize("name", ["gtsdb-night", "gtsdb-rain", "gtsdb-fog", "gtsdb-occlusion"])
 def test_transformed_gtsdb_suite_replans_and_rerenders(name, gtsdb_path, tmp_path):
-    folder = SUITES / name / "1"
+    folder = SUITES / name / "2"
     manifest = load_manifest(folder / MANIFEST_FILE)
     loaded = load_spec(folder / SPEC_FILE)
     source = open_source(loaded.spec.source, tmp_path, data=gtsdb_path)
@@ -47,10 +47,10 @@ def test_transformed_gtsdb_suite_replans_and_rerenders(name, gtsdb_path, tmp_pat
 
 
 def test_gtsdb_suites_use_the_test_split_and_supercategories(gtsdb_path):
-    clean = load_manifest(SUITES / "gtsdb-clean" / "1" / MANIFEST_FILE)
+    clean = load_manifest(SUITES / "gtsdb-clean" / "2" / MANIFEST_FILE)
     assert clean.counts.images == 217 and clean.counts.boxes == 339
     assert [c.name for c in clean.taxonomy.categories] == ["prohibitory", "danger", "mandatory", "other"]
     assert clean.taxonomy.model_category_id("speed_limit_30") == 1  # a 43-class model maps through the table
     assert clean.taxonomy.model_category_id("danger") == 2
-    rare = load_manifest(SUITES / "gtsdb-rare" / "1" / MANIFEST_FILE)
+    rare = load_manifest(SUITES / "gtsdb-rare" / "2" / MANIFEST_FILE)
     assert len(rare.selection.rare_classes) == 5

@@ -15,7 +15,7 @@ from gate.suites.resolved import open_suite
 
 TINY = {
     "name": "drive-tiny", "version": 1, "kind": "sequence", "seed": 7,
-    "source": {"drives": {"drives": 2, "frames": 14, "fps": 5, "seed": 3, "version": "1", "width": 256, "height": 160}},
+    "source": {"drives": {"drives": 2, "frames": 14, "fps": 5, "seed": 3, "version": "2", "width": 256, "height": 160}},
     "transforms": [{"name": "night", "severity": 3}],
 }
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from gate.storage import sha256_bytes
-from gate.suites import locations
+from gate import locations
 from gate.suites.catalog import suite_names, suite_versions
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, load_manifest, pixels_sha256
 from gate.suites.render import render, steps_from_manifest
@@ -34,7 +34,7 @@ def test_every_issue_suite_is_shipped_with_a_manifest():
     names = {name for name, _ in shipped()}
     assert set(SYNTHETIC + GTSDB) <= names
     for name in SYNTHETIC + GTSDB:
-        assert (SUITES / name / "1" / MANIFEST_FILE).is_file(), name
+        assert (SUITES / name / suite_versions(SUITES, name)[-1] / MANIFEST_FILE).is_file(), name
 
 
 @pytest.mark.parametrize(("name", "version"), shipped())
@@ -55,7 +55,7 @@ def test_synthetic_suite_images_regenerate_from_the_world_generator(name):
     from gate.data.synth import WORLD_VERSION, render_scene
     from gate.data.synth.world import encode_jpeg
 
-    manifest = load_manifest(SUITES / name / "1" / MANIFEST_FILE)
+    manifest = load_manifest(SUITES / name / "2" / MANIFEST_FILE)
     world = manifest.source.synth
     assert world is not None and world["version"] == WORLD_VERSION
     steps = steps_from_manifest(manifest.transforms, name)
@@ -75,7 +75,7 @@ def test_shipped_occlusion_fractions_match_the_pixels():
     from gate.data.synth.world import encode_jpeg
     from gate.suites.transforms.base import box_pixel_mask
 
-    manifest = load_manifest(SUITES / "occlusion" / "1" / MANIFEST_FILE)
+    manifest = load_manifest(SUITES / "occlusion" / "2" / MANIFEST_FILE)
     steps = steps_from_manifest(manifest.transforms, "occlusion")
     for entry in manifest.images[:3]:
         jpeg = encode_jpeg(render_scene(manifest.source.synth["seed"], entry.id - 1).pixels)
@@ -90,7 +90,7 @@ def test_shipped_occlusion_fractions_match_the_pixels():
 
 
 def test_region_pack_maps_model_classes_of_either_region():
-    manifest = load_manifest(SUITES / "region-us" / "1" / MANIFEST_FILE)
+    manifest = load_manifest(SUITES / "region-us" / "2" / MANIFEST_FILE)
     taxonomy = manifest.taxonomy
     assert [c.name for c in taxonomy.categories] == ["speed_limit", "warning", "stop"]
     assert taxonomy.model_category_id("us_speed_limit_55") == 1  # the world's own US class
@@ -101,7 +101,7 @@ def test_region_pack_maps_model_classes_of_either_region():
 
 
 def test_small_suite_scores_only_small_signs():
-    manifest = load_manifest(SUITES / "small" / "1" / MANIFEST_FILE)
+    manifest = load_manifest(SUITES / "small" / "2" / MANIFEST_FILE)
     for entry in manifest.images:
         for ann in entry.annotations:
             assert (max(ann.bbox[2:]) < 16) == (not ann.ignore)

@@ -47,7 +47,7 @@ from gate.errors import InputError
 from gate.storage import staged_dir
 
 # Bump whenever anything that changes a drive's pixels or annotations changes (drive suites pin it).
-DRIVE_VERSION = "1"
+DRIVE_VERSION = "2"  # 2: rendered by world v2 (gate.data.portable_math), so every pixel follows WORLD_VERSION
 DRIVE_GENERATOR = "tsrgate.data.synth.drive"
 END_OF_LIMIT = "end_of_speed_limit"
 END_OF_LIMIT_CATEGORY_ID = len(SYNTH_CLASSES) + 1  # appended after the world's classes

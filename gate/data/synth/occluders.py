@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from gate.data import portable_math as pm
+
 OCCLUDER_KINDS = ("foliage", "pole", "vehicle")
 _SUPERSAMPLE = 2
 _VEHICLE_COLORS = [(196, 198, 202), (34, 36, 40), (150, 24, 28), (40, 66, 128), (228, 228, 222), (214, 170, 40)]
@@ -66,7 +68,8 @@ def box_fraction(values: np.ndarray, box: tuple[float, float, float, float]) -> 
     wx = np.clip(np.minimum(cols + 1, x1) - np.maximum(cols, x0), 0, 1)
     wy = np.clip(np.minimum(rows + 1, y1) - np.maximum(rows, y0), 0, 1)
     region = values[r0:r1, c0:c1].astype(np.float64)
-    return float(wy @ region @ wx / (wy.sum() * wx.sum()))
+    # Elementwise, not `wy @ region @ wx`: BLAS results depend on the CPU (see gate.data.portable_math).
+    return float((wy[:, None] * region * wx[None, :]).sum() / (wy.sum() * wx.sum()))
 
 
 class _LocalCanvas:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
+from gate.data import portable_math as pm
+
 FAR_DEPTH = 1000.0  # metres assigned to the sky
 ROAD_FAR = 150.0  # the road is drawn out to this distance
 LANE_WIDTH = 3.5
@@ -163,7 +165,7 @@ class _Painter:
 
 
 def _sky_gradient(height: int, width: int, horizon: float, top, bottom) -> np.ndarray:
-    rows = np.clip(np.arange(height, dtype=np.float32) / max(horizon, 1.0), 0.0, 1.0) ** 0.8
+    rows = pm.power(np.clip(np.arange(height, dtype=np.float32) / max(horizon, 1.0), 0.0, 1.0), 0.8).astype(np.float32)
     top_a, bottom_a = np.array(top, np.float32), np.array(bottom, np.float32)
     column = top_a[None, :] * (1 - rows[:, None]) + bottom_a[None, :] * rows[:, None]
     return np.repeat(column[:, None, :], width, axis=1)
@@ -186,7 +188,7 @@ def paint_background(rng: np.random.Generator, road: RoadLayout, time: str, weat
         # (where haze takes over) and towards the zenith.
         field = smooth_noise(rng, height, width, (6, 5)) * 0.7 + smooth_noise(rng, height, width, (14, 12)) * 0.3
         rows = np.arange(height, dtype=np.float32)[:, None] / max(geo.horizon, 1.0)
-        band = np.clip(np.sin(np.clip(rows, 0, 1) * np.pi) * 1.3, 0, 1)
+        band = np.clip(pm.sin(np.clip(rows, 0, 1) * np.pi).astype(np.float32) * 1.3, 0, 1)
         cover = float(rng.uniform(-0.1, 0.35))
         clouds = np.clip((field + cover) * 2.2, 0, 1) * band * float(rng.uniform(0.4, 0.85))
         tint = np.array((250, 250, 252) if time == "day" else (236, 180, 150), np.float32)
@@ -253,7 +255,7 @@ def _paint_far_band(rng, paint: _Painter, geo: RoadGeometry, environment: str, t
     phase = rng.uniform(0, 6.28, size=3)
     freq = rng.uniform(0.004, 0.03, size=3)
     amp = rng.uniform(2, 14, size=3)
-    profile = geo.horizon - 2 - np.abs(sum(a * np.sin(f * xs + p) for a, f, p in zip(amp, freq, phase, strict=True)))
+    profile = geo.horizon - 2 - np.abs(sum(a * pm.sin(f * xs + p) for a, f, p in zip(amp, freq, phase, strict=True)))
     hill = _jitter(rng, (70, 96, 70) if environment != "dry" else (140, 120, 96), 10)
     pts = [(float(x), float(y)) for x, y in zip(xs, profile, strict=True)]
     pts += [(width, geo.horizon + 1), (0, geo.horizon + 1)]

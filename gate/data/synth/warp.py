@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from gate.data import portable_math as pm
+
 _ALPHA_EDGE = 128  # supersampled alpha at or above this counts as part of the sign's extent
 
 
@@ -50,7 +52,11 @@ def _corners(face_w: int, face_h: int, pose: SignPose) -> np.ndarray:
     local[:, 0] *= pose.squash
     theta = math.radians(pose.rotation_deg)
     rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
-    return local @ rot.T + np.array([pose.center_x, pose.center_y])
+    # Written out rather than `local @ rot.T`: BLAS results depend on the CPU (see gate.data.portable_math).
+    cos_t, sin_t = rot[0, 0], rot[1, 0]
+    x = local[:, 0] * cos_t - local[:, 1] * sin_t + pose.center_x
+    y = local[:, 0] * sin_t + local[:, 1] * cos_t + pose.center_y
+    return np.stack([x, y], axis=1)
 
 
 def _homography(src: np.ndarray, dst: np.ndarray) -> tuple[float, ...]:
@@ -60,7 +66,7 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> tuple[float, ...]:
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
         rhs.extend([u, v])
-    return tuple(np.linalg.solve(np.array(rows), np.array(rhs)).tolist())
+    return tuple(pm.solve(rows, rhs))
 
 
 def supersample_factor(longer_side: float) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from gate.data import portable_math as pm
 from gate.data.synth.scene import FAR_DEPTH, LightSource
 
 TIMES = ("day", "dusk", "night")
@@ -41,7 +42,7 @@ def _glow(height: int, width: int, lights: list[LightSource], scale: float) -> n
             continue
         xs = np.arange(x0, x1, dtype=np.float32) - light.x
         ys = np.arange(y0, y1, dtype=np.float32) - light.y
-        blob = np.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * r * r)) * light.strength
+        blob = pm.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * r * r)).astype(np.float32) * light.strength
         out[y0:y1, x0:x1] += blob[..., None] * np.array(light.color, np.float32)
     return out
 
@@ -69,7 +70,7 @@ def apply_lighting(rng: np.random.Generator, image: np.ndarray, time: str, input
     ambient = float(rng.uniform(0.07, 0.14))
     rows = np.arange(height, dtype=np.float32)[:, None] / height
     cols = np.arange(width, dtype=np.float32)[None, :] / width
-    beam = np.exp(-((cols - 0.5) ** 2) / 0.08) * np.clip((rows - 0.55) / 0.45, 0, 1) * float(rng.uniform(0.5, 0.9))
+    beam = pm.exp(-((cols - 0.5) ** 2) / 0.08).astype(np.float32) * np.clip((rows - 0.55) / 0.45, 0, 1) * float(rng.uniform(0.5, 0.9))
     near = np.clip(8.0 / np.maximum(inputs.depth, 1.0), 0, 1)
     retro = float(rng.uniform(0.45, 0.85))
     illum = np.where(ground, ambient + beam, 1.0).astype(np.float32)
@@ -101,7 +102,7 @@ def apply_weather(rng: np.random.Generator, image: np.ndarray, time: str, weathe
         return _rain_streaks(rng, out, time)
     if weather == "fog":
         visibility = float(rng.uniform(35.0, 110.0))  # metres at which contrast falls to 5 %
-        transmission = np.exp(-3.0 * np.minimum(inputs.depth, FAR_DEPTH) / visibility)[..., None]
+        transmission = pm.exp(-3.0 * np.minimum(inputs.depth, FAR_DEPTH) / visibility).astype(np.float32)[..., None]
         fog_color = {"day": (202, 204, 206), "dusk": (170, 152, 140), "night": (34, 34, 38)}[time]
         fogged = image * transmission + np.array(fog_color, np.float32) * (1 - transmission)
         if time != "day":  # fog scatters lamp light into wide halos

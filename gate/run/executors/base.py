@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from gate.backends.detections import Detections
 from gate.errors import GateError
-from gate.run.record import ExecutorRecord
+from gate.results.record import ExecutorRecord
 
 
 @dataclass

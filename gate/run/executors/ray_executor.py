@@ -21,11 +21,11 @@ from collections.abc import Callable
 from tqdm import tqdm
 
 from gate.backends.detections import Detections
-from gate.backends.machine import cpu_count
+from gate.machine import cpu_count
 from gate.errors import InputError
 from gate.run.executors.base import PredictionJob, Shard, ShardFailedError, default_shard_images, plan_shards
 from gate.run.executors.ray_worker import ShardTask, WorkerBackendSpec, WorkerCrash, predict_shard
-from gate.run.record import ExecutorRecord
+from gate.results.record import ExecutorRecord
 
 # Errors worth another attempt: a shared filesystem hiccup, memory pressure on a busy node. Worker and
 # node deaths are always retried by Ray (up to max_retries); anything else would fail the same way again.
@@ -182,7 +182,7 @@ class RayExecutor:
 
 
 def _exports_cache_root():
-    from gate.suites.locations import cache_root
+    from gate.locations import cache_root
 
     return cache_root()
 

@@ -87,9 +87,9 @@ def loaded_backend(spec: WorkerBackendSpec):
     if backend is not None:
         return backend
     from gate.backends import create_backend
-    from gate.models.card import card_path, load_card
+    from gate.cards.card import card_path, load_card
     from gate.storage import sha256_file
-    from gate.suites.locations import CACHE_ENV
+    from gate.locations import CACHE_ENV
 
     os.environ[CACHE_ENV] = spec.cache_root  # exports are found where the driver made them
     model_dir = Path(spec.model_dir)

@@ -19,6 +19,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 from scipy import ndimage
 
+from gate.data import portable_math as pm
+
 REFERENCE_WIDTH = 640.0
 SEVERITIES = (1, 2, 3, 4, 5)
 
@@ -99,13 +101,13 @@ class TransformFamily:
 def srgb_to_linear(pixels: np.ndarray) -> np.ndarray:
     """0..255 sRGB to 0..1 linear light (lighting and exposure act on light, not on code values)."""
     c = np.clip(pixels / 255.0, 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return np.where(c <= 0.04045, c / 12.92, pm.power((c + 0.055) / 1.055, 2.4))
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """0..1 linear light back to 0..255 sRGB (values above 1 clip, as a sensor saturates)."""
     c = np.clip(linear, 0.0, 1.0)
-    return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1.0 / 2.4) - 0.055) * 255.0
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * pm.power(c, 1.0 / 2.4) - 0.055) * 255.0
 
 
 def luminance(pixels: np.ndarray) -> np.ndarray:
@@ -125,8 +127,8 @@ def blur(pixels: np.ndarray, sigma: float) -> np.ndarray:
 def radial_falloff(height: int, width: int, cx: float, cy: float, radius: float, power: float = 2.0) -> np.ndarray:
     """1 / (1 + (r / radius)^power): the halo shape of a light seen through optics or haze."""
     yy, xx = np.mgrid[0:height, 0:width]
-    r = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy)
-    return 1.0 / (1.0 + (r / max(radius, 1e-6)) ** power)
+    r = pm.hypot(xx + 0.5 - cx, yy + 0.5 - cy)
+    return 1.0 / (1.0 + pm.power(r / max(radius, 1e-6), power))
 
 
 def box_pixel_mask(box: tuple[float, float, float, float], height: int, width: int) -> tuple[slice, slice]:
@@ -137,15 +139,6 @@ def box_pixel_mask(box: tuple[float, float, float, float], height: int, width: i
     r0 = max(0, int(np.ceil(y0 - 0.5)))
     r1 = min(height, int(np.ceil(y1 - 0.5)))
     return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
-
-
-def ellipse_mask(box: tuple[float, float, float, float], height: int, width: int, shrink: float = 1.0) -> np.ndarray:
-    """A (H, W) float mask of the ellipse inscribed in a box (the face of a round sign, roughly)."""
-    x0, y0, x1, y1 = box
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    rx, ry = max((x1 - x0) / 2 * shrink, 0.5), max((y1 - y0) / 2 * shrink, 0.5)
-    yy, xx = np.mgrid[0:height, 0:width]
-    return (((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2 <= 1.0).astype(np.float64)
 
 
 def horizon_row(height: int, horizon: float) -> float:

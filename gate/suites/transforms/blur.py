@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage
 
+from gate.data import portable_math as pm
 from gate.suites.transforms.base import RenderInput, TransformFamily, TransformOutcome, TransformParams, rounded
 
 
@@ -29,7 +30,7 @@ def line_kernel(length: float, angle_deg: float) -> np.ndarray:
     size = 2 * half + 1
     kernel = np.zeros((size, size))
     samples = max(int(length * 8), 2)
-    direction = np.array([np.cos(np.radians(angle_deg)), -np.sin(np.radians(angle_deg))])
+    direction = np.array([pm.cos(np.radians(angle_deg)), -pm.sin(np.radians(angle_deg))])
     for t in np.linspace(-length / 2, length / 2, samples):
         x, y = half + t * direction[0], half + t * direction[1]
         ix, iy = int(np.floor(x)), int(np.floor(y))
@@ -51,7 +52,7 @@ def apply_motion_blur(image: RenderInput, p: MotionBlurParams, rng: np.random.Ge
 
 MOTION_BLUR = TransformFamily(
     name="motion_blur",
-    version="1",
+    version="2",  # 2: CPU-independent math (gate.data.portable_math)
     summary="motion blur: line kernel of severity-set length at a drawn angle",
     params_model=MotionBlurParams,
     severities=SEVERITIES,

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from gate.data import portable_math as pm
 from gate.suites.transforms.base import (
     RenderInput,
     TransformFamily,
@@ -88,7 +89,7 @@ def row_depth(image: RenderInput, p: FogParams) -> np.ndarray:
     if p.sky:
         # Blend in log-depth so a half-sky pixel is "far", not "halfway".
         sky = _sky_weight(image.pixels, hz)
-        depth = np.exp(np.log(depth) * (1 - sky) + np.log(p.max_depth) * sky)
+        depth = pm.exp(pm.log(depth) * (1 - sky) + pm.log(p.max_depth) * sky)
     return depth
 
 
@@ -117,7 +118,7 @@ def apply_fog(image: RenderInput, p: FogParams, rng: np.random.Generator) -> Tra
                 window[face] = np.minimum(window[face], distance)
             box_attributes[index] = {"fog_depth_m": rounded(distance, 2)}
     beta = 3.912 / p.visibility
-    t = np.exp(-beta * depth)[..., None]
+    t = pm.exp(-beta * depth)[..., None]
     scene = image.pixels
     if p.scatter_blur > 0:
         scene = scene * t + blur(scene, p.scatter_blur * image.scale) * (1 - t)
@@ -129,7 +130,7 @@ def apply_fog(image: RenderInput, p: FogParams, rng: np.random.Generator) -> Tra
 
 FOG = TransformFamily(
     name="fog",
-    version="1",
+    version="2",  # 2: CPU-independent math (gate.data.portable_math)
     summary="fog: Koschmieder scattering over row/corridor depth (or a depth map); far signs fade more",
     params_model=FogParams,
     severities=SEVERITIES,

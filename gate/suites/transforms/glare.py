@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from gate.data import portable_math as pm
 from gate.suites.transforms.base import (
     RenderInput,
     TransformFamily,
@@ -46,7 +47,7 @@ def _roll_off(linear: np.ndarray) -> np.ndarray:
     """Soft shoulder: linear up to 0.6, then compressed towards 1 (a sensor near saturation)."""
     knee = 0.6
     over = np.clip(linear - knee, 0.0, None)
-    return np.where(linear <= knee, linear, knee + (1 - knee) * (1 - np.exp(-over / (1 - knee))))
+    return np.where(linear <= knee, linear, knee + (1 - knee) * (1 - pm.exp(-over / (1 - knee))))
 
 
 def apply_glare(image: RenderInput, p: GlareParams, rng: np.random.Generator) -> TransformOutcome:
@@ -70,7 +71,7 @@ def apply_glare(image: RenderInput, p: GlareParams, rng: np.random.Generator) ->
 
 GLARE = TransformFamily(
     name="glare",
-    version="1",
+    version="2",  # 2: CPU-independent math (gate.data.portable_math)
     summary="glare/over-exposure: exposure gain with highlight roll-off, veiling glare, flare ghosts",
     params_model=GlareParams,
     severities=SEVERITIES,

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from gate.data import portable_math as pm
 from gate.suites.transforms.base import (
     RenderInput,
     TransformFamily,
@@ -95,7 +96,7 @@ def apply_night(image: RenderInput, p: NightParams, rng: np.random.Generator) ->
     skyness = np.sqrt(np.clip((hz - yy) / max(hz, 1.0), 0.0, 1.0)) * np.clip((luminance(lin) - 0.3) / 0.4, 0.0, 1.0)
     ambient = p.exposure * (1.0 - 0.85 * skyness)
     below = np.clip((yy - hz) / max(h - hz, 1.0), 0.0, 1.0)
-    cone = p.headlights * below**1.6 * np.exp(-(((xx - w / 2) / (w * (0.12 + 0.4 * below))) ** 2))
+    cone = p.headlights * pm.power(below, 1.6) * pm.exp(-(((xx - w / 2) / (w * (0.12 + 0.4 * below))) ** 2))
     pools = np.zeros((h, w))
     lamps = []
     for _ in range(p.lamps):
@@ -103,7 +104,7 @@ def apply_night(image: RenderInput, p: NightParams, rng: np.random.Generator) ->
         ly = float(rng.uniform(0.04, 0.85) * hz)
         ground_y = hz + (hz - ly) * 0.6
         spread_y = 0.07 * h + 0.3 * (hz - ly)
-        pools += 0.35 * np.exp(-(((xx - lx) / (0.11 * w)) ** 2) - (((yy - ground_y) / spread_y) ** 2))
+        pools += 0.35 * pm.exp(-(((xx - lx) / (0.11 * w)) ** 2) - (((yy - ground_y) / spread_y) ** 2))
         lamps.append((lx, ly))
     returns = np.zeros((h, w))
     for box in image.boxes:
@@ -131,7 +132,7 @@ def apply_night(image: RenderInput, p: NightParams, rng: np.random.Generator) ->
         oncoming.append((cx, cy))
     out = out + emitted
 
-    out = np.clip(out, 0.0, None) ** p.gamma
+    out = pm.power(np.clip(out, 0.0, None), p.gamma)
     bright = np.clip(out - 0.5, 0.0, None)
     out = out + p.bloom * 0.6 * blur(bright, 7.0 * s)
 
@@ -147,7 +148,7 @@ def apply_night(image: RenderInput, p: NightParams, rng: np.random.Generator) ->
 
 NIGHT = TransformFamily(
     name="night",
-    version="1",
+    version="2",  # 2: CPU-independent math (gate.data.portable_math)
     summary="relit after dark: exposure drop, sodium/LED tint, headlights, lamps, bloom, gain noise",
     params_model=NightParams,
     severities=SEVERITIES,

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pydantic import Field, field_validator
 
+from gate.data import portable_math as pm
 from gate.suites.transforms.base import (
     RenderInput,
     TransformFamily,
@@ -102,7 +103,7 @@ def _pole(rng: np.random.Generator, win: _Window) -> Painter:
         axis = centre + tilt * (yy + 0.5 - y1)
         across = (xx + 0.5 - axis) / half
         mask = (np.abs(across) <= 1.0) & (yy + 0.5 >= top)
-        shade = grey * (0.65 + 0.35 * np.cos(np.clip(across, -1, 1) * 1.3 - 0.4))
+        shade = grey * (0.65 + 0.35 * pm.cos(np.clip(across, -1, 1) * 1.3 - 0.4))
         return mask, np.repeat(shade[..., None], 3, axis=2) * np.array([1.0, 1.0, 1.04])
 
     return paint
@@ -129,7 +130,7 @@ def _vehicle(rng: np.random.Generator, win: _Window, target: float) -> Painter:
         rows = np.arange(h, dtype=np.float64)[:, None, None]
         # Darker glass in a band under the roof line, paint below it, a bright rim along the roof.
         glass = (rows >= top + 0.12 * bh) & (rows < top + 0.55 * bh)
-        body = paint_colour * (0.75 + 0.25 * np.exp(-np.clip(rows - top, 0, None) / (2.0 * bh)))
+        body = paint_colour * (0.75 + 0.25 * pm.exp(-np.clip(rows - top, 0, None) / (2.0 * bh)))
         colour = np.where(glass, np.array([35.0, 42.0, 50.0]), body)
         colour = np.where(rows < top + 1.0, np.minimum(paint_colour + 60.0, 255.0), colour)
         return mask, np.broadcast_to(colour, (h, w, 3))
@@ -262,7 +263,7 @@ def apply_occlusion(image: RenderInput, p: OcclusionParams, rng: np.random.Gener
 
 OCCLUSION = TransformFamily(
     name="occlusion",
-    version="1",
+    version="2",  # 2: CPU-independent math (gate.data.portable_math)
     summary="occluders (branches, poles, vehicle corners) over a controlled share of each box; share recorded",
     params_model=OcclusionParams,
     severities=SEVERITIES,

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from pydantic import Field
 
+from gate.data import portable_math as pm
 from gate.suites.transforms.base import (
     RenderInput,
     TransformFamily,
@@ -57,7 +58,7 @@ def _streak_layer(rng: np.random.Generator, h: int, w: int, count: int, length: 
     """A (H, W) 0..1 layer of streaks: each segment brightest at its head, fading towards its tail."""
     layer = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(layer)
-    direction = np.array([np.sin(np.radians(angle_deg)), np.cos(np.radians(angle_deg))])
+    direction = np.array([pm.sin(np.radians(angle_deg)), pm.cos(np.radians(angle_deg))])
     heads = rng.uniform([-0.1 * w, -0.1 * h], [1.1 * w, 1.1 * h], size=(count, 2))
     lengths = length * rng.uniform(0.6, 1.3, size=count)
     strengths = rng.uniform(0.5, 1.0, size=count)
@@ -80,7 +81,7 @@ def apply_rain(image: RenderInput, p: RainParams, rng: np.random.Generator) -> T
     grey = luminance(out)[..., None]
     out = grey + (out - grey) * (1.0 - p.desaturate)
     rows = np.arange(h, dtype=np.float64)[:, None, None]
-    veil = float(np.mean(out)) * 0.6 + 90.0 + 25.0 * np.exp(-(((rows - hz) / (0.25 * h)) ** 2))
+    veil = float(np.mean(out)) * 0.6 + 90.0 + 25.0 * pm.exp(-(((rows - hz) / (0.25 * h)) ** 2))
     out = out * (1.0 - p.contrast_loss) + veil * p.contrast_loss
 
     # Wet asphalt reflects less diffuse light: darken rows below the horizon, more towards the camera.
@@ -97,7 +98,7 @@ def apply_rain(image: RenderInput, p: RainParams, rng: np.random.Generator) -> T
             r0, r1 = max(0, int(cy - r) - 2), min(h, int(cy + r) + 3)
             c0, c1 = max(0, int(cx - r) - 2), min(w, int(cx + r) + 3)
             yy, xx = np.mgrid[r0:r1, c0:c1]
-            d = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy) / r
+            d = pm.hypot(xx + 0.5 - cx, yy + 0.5 - cy) / r
             inside = np.clip((1.0 - d) * 4.0, 0.0, 1.0)[..., None]
             rim = np.clip(1.0 - np.abs(d - 0.95) * 8.0, 0.0, 1.0)[..., None]
             window = out[r0:r1, c0:c1] * (1 - inside) + smeared[r0:r1, c0:c1] * inside
@@ -119,7 +120,7 @@ def apply_rain(image: RenderInput, p: RainParams, rng: np.random.Generator) -> T
 
 RAIN = TransformFamily(
     name="rain",
-    version="1",
+    version="2",  # 2: CPU-independent math (gate.data.portable_math)
     summary="rain: motion-blurred streaks, lens drops, contrast and colour loss, wet road",
     params_model=RainParams,
     severities=SEVERITIES,

@@ -24,7 +24,7 @@ from gate.run import GateConfig, load_run, run_model  # noqa: E402
 from gate.run.executors import ShardFailedError  # noqa: E402
 from gate.run.executors.ray_executor import RayExecutor  # noqa: E402
 from gate.run.executors.ray_worker import WorkerCrash  # noqa: E402
-from gate.suites import locations  # noqa: E402
+from gate import locations  # noqa: E402
 from gate.suites.manifest import MANIFEST_FILE, load_manifest  # noqa: E402
 from tests.models.trained import trained_model  # noqa: E402
 
@@ -44,7 +44,7 @@ def world(tmp_path_factory) -> Path:
     """The generated world `rare` is drawn from (verified by open_suite against the manifest's hashes)."""
     import platformdirs
 
-    synth = load_manifest(locations.suites_root() / SUITE / "1" / MANIFEST_FILE).source.synth
+    synth = load_manifest(locations.suites_root() / SUITE / "2" / MANIFEST_FILE).source.synth
     for root in (locations.cache_root(), Path(platformdirs.user_cache_dir("tsrgate"))):
         found = locations.world_dir(root, synth["images"], synth["seed"], synth["version"])
         if (found / "annotations.json").is_file():
@@ -56,7 +56,7 @@ def world(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    from gate.models.card import load_card, save_card
+    from gate.cards.card import load_card, save_card
 
     out = tmp_path_factory.mktemp("ray-model") / "model"
     shutil.copytree(trained_model(tmp_path_factory), out)

@@ -9,7 +9,7 @@ import pytest
 
 from gate.backends import create_backend
 from gate.errors import IntegrityError
-from gate.models.card import card_path
+from gate.cards.card import card_path
 from gate.run.executors import plan_shards, predict_suite
 from gate.run.executors.ray_worker import ShardTask, WorkerBackendSpec, loaded_backend, predict_shard, verified_pixels
 from gate.storage import sha256_file
@@ -17,7 +17,7 @@ from gate.suites.render import encode_png
 
 
 def _spec(model_dir, cache, **changes) -> WorkerBackendSpec:
-    from gate.models.card import load_card
+    from gate.cards.card import load_card
 
     card = load_card(model_dir)
     fields = dict(name="torch", model_dir=str(model_dir), threads=1, max_batch=4,
