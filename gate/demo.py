@@ -21,6 +21,8 @@ from gate.workflow import gate_results, record_run_once, run_or_reuse
 DEMO_BASELINE = "synth-baseline"
 DEMO_CANDIDATE = "synth-candidate"
 DEMO_LINE = "synth"  # the history line the demo's runs and comparison are recorded under
+DRIVE_CONFIG = "tsrgate-drives.yaml"  # the demo's drive gate (see run_drive_gate)
+DRIVE_LINE = "synth-drives"  # the history line the drive gate's runs are recorded under
 
 
 class DemoModelsMissing(GateError):
@@ -132,5 +134,48 @@ def run_demo(
     log(f"[4/4] compare {DEMO_CANDIDATE} against {DEMO_BASELINE} under the default policy")
     verdict = gate_results(records[DEMO_CANDIDATE], records[DEMO_BASELINE], verdict_path=out / VERDICT_FILE,
                            reports_dir=out, log=lambda m: log(f"      {m}"))
+    log(f"[+] drive gate ({DRIVE_CONFIG}): {DEMO_CANDIDATE} against {DEMO_BASELINE} on drive sequences")
+    drives = run_drive_gate(root, results_root, out / "drives", threads=threads, progress=progress, log=log,
+                            models=(DEMO_BASELINE, DEMO_CANDIDATE))
+    if drives is not None:
+        log(f"      drive gate: {drives.outcome.upper()} ({drives.counts['fail']} failed, {drives.counts['warn']} "
+            f"warnings); report {out / 'drives' / 'report.html'}")
     log(f"done in {time.perf_counter() - started:.0f} s")
     return verdict, out
+
+
+def run_drive_gate(root: Path, results_root: Path, out: Path, *, threads: int | None,
+                   models: tuple[str, str], progress: bool, log: Callable[[str], None]) -> GateVerdict | None:
+    """The demo's drive gate: both shipped models on the drive suites of `tsrgate-drives.yaml`, compared with
+    the sequence rules of the default policy, reported in `out` (`<demo reports>/drives/`).
+
+    It is a gate of its own beside the main one because the committed baseline (`baselines/synth`) holds
+    no drive suite yet: the baseline model is run here on the drive suites (torch only, to keep the demo
+    short), and an unchanged earlier run of either model is reused under the workflow's one reuse rule.
+    `models` is (baseline, candidate); returns None when the repository has no drive config.
+    """
+    from gate.suites import open_suite
+
+    path = root / DRIVE_CONFIG
+    if not path.is_file():
+        return None
+    config = load_gate_config(path)
+    if threads is not None:
+        config = config.model_copy(update={"threads": threads})
+    for name in config.suites:
+        suite = open_suite(name)
+        table = suite.manifest.sequence
+        log(f"      {suite.name} v{suite.version}: {len(table.drives) if table else 0} drives, {len(suite)} frames, "
+            f"manifest {suite.manifest_sha256[:12]} verified")
+    folders = {}
+    for model_name in models:
+        results = results_root / f"{model_name}-drives"
+        log(f"      {model_name}: {', '.join(config.suites)} on {', '.join(config.backends)}")
+        run_or_reuse(root / "models" / model_name, config, results, line=DRIVE_LINE, progress=progress,
+                     log=lambda m: log(f"      {m}"))
+        folders[model_name] = results
+    baseline, candidate = models
+    # The drive verdict is written and reported beside the main one, not recorded as the line's comparison.
+    return gate_results(folders[candidate], folders[baseline], policy_path=config.policy, latency=False,
+                        verdict_path=out / VERDICT_FILE, reports_dir=out, record_history=False,
+                        log=lambda m: log(f"      {m}"))

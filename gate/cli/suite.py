@@ -124,18 +124,19 @@ def list_command(cache: Path | None, suites_dir: Path | None) -> None:
 @click.option("--count", default=24, show_default=True, type=click.IntRange(1, 400), help="Images on the sheet.")
 @click.option("--columns", default=4, show_default=True, type=click.IntRange(1, 20))
 @click.option("--width", default=360, show_default=True, type=click.IntRange(64, 2000), help="Tile width in px.")
+@click.option("--drive", help="Sequence suites: show this drive's frames in order (e.g. d0003).")
 @data_option
 @cache_option
 @suites_dir_option
 def show_command(name: str, out: Path, version: str | None, count: int, columns: int, width: int, data: Path | None,
-                 cache: Path | None, suites_dir: Path | None) -> None:
+                 drive: str | None, cache: Path | None, suites_dir: Path | None) -> None:
     """Write a contact sheet of suite NAME: rendered images with boxes drawn and sign crops."""
     from gate.suites.resolved import open_suite
     from gate.suites.sheet import write_contact_sheet
 
     resolved = open_suite(name, version, cache=cache, suites=suites_dir, data=data,
                           announce=lambda text: click.echo(text, err=True))
-    write_contact_sheet(resolved, out, count=count, columns=columns, width=width)
+    write_contact_sheet(resolved, out, count=count, columns=columns, width=width, drive=drive)
     click.echo(f"contact sheet of {resolved.name} v{resolved.version} ({min(count, len(resolved))} images) -> {out}")
 
 

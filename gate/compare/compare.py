@@ -10,6 +10,7 @@ from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
 from gate.compare.preprocessing import compare_preprocessing
+from gate.compare.sequences import sequence_rows
 from gate.errors import InputError, RefusedError
 from gate.policy import MetricComparison, apply_policy, default_policy_path, load_policy
 from gate.policy.evaluate import family_summary
@@ -167,6 +168,8 @@ def compare_results(
     rows = accuracy_rows(policy, suites, cand, base)
     rows += consistency_rows(suites, cand, base)
     rows += robustness_rows(suites, cand_record, base_record)
+    seq_rows, sequences = sequence_rows(policy, suites, cand, base, policy_path)
+    rows += seq_rows
     lat_rows, latency_info = latency_rows(cand, base, suites, latency, log)
     rows += lat_rows
     notes.extend(b.summary for b in cand_record.backends if not b.ok)
@@ -193,4 +196,5 @@ def compare_results(
         outcomes=outcomes,
         comparisons=rows,
         notes=notes,
+        sequences=sequences,
     )

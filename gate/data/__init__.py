@@ -1,1 +1,1 @@
-"""Datasets: COCO schema, streaming loader, importers, curation checks and the generated sign world."""
+"""Datasets: COCO schema, streaming loader, importers, curation checks, drive tables and the generated sign world."""

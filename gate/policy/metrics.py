@@ -12,7 +12,7 @@ class GateMetric:
     higher_is_better: bool
     # What the metric is computed over: a candidate-vs-baseline metric on one suite and backend,
     # a backend-vs-torch consistency figure, or a candidate/baseline latency ratio.
-    kind: Literal["accuracy", "consistency", "latency", "robustness"]
+    kind: Literal["accuracy", "consistency", "latency", "robustness", "sequence"]
     per_class: bool  # may be scoped to classes
     per_size: bool  # may be scoped to size buckets
     description: str
@@ -34,6 +34,15 @@ _METRICS = [
     GateMetric("latency_p99_ratio", False, "latency", False, False, "candidate p99 latency / baseline p99 latency"),
     GateMetric("mpc", True, "robustness", False, False, "mean performance under corruption (AP over corruption suites)"),
     GateMetric("rpc", True, "robustness", False, False, "relative performance under corruption (mPC / clean AP)"),
+    # Drive suites (`kind: sequence`): computed from per-frame detections, bootstrapped over whole drives.
+    GateMetric("sign_recognised_before_passing", True, "sequence", True, False, "share of sign tracks confirmed as their class before they leave the view"),
+    GateMetric("first_confirmation_distance_median", True, "sequence", True, False, "median distance (m) of the first correct confirmation (never = 0)"),
+    GateMetric("first_confirmation_distance_p10", True, "sequence", True, False, "10th percentile distance (m) of the first correct confirmation (never = 0)"),
+    GateMetric("speed_limit_accuracy", True, "sequence", False, False, "share of frames whose confirmed speed-limit reading equals the limit in force"),
+    GateMetric("speed_limit_accuracy_distance", True, "sequence", False, False, "share of distance driven with the right speed-limit reading"),
+    GateMetric("speed_limit_change_accuracy", True, "sequence", True, False, "share of speed-limit changes confirmed before the sign is passed"),
+    GateMetric("flicker_rate", False, "sequence", False, False, "class changes and drop-outs per confirmed track per second"),
+    GateMetric("false_sign_events_per_km", False, "sequence", False, False, "confirmed tracks with no ground-truth sign per km"),
 ]
 
 GATE_METRICS: dict[str, GateMetric] = {m.name: m for m in _METRICS}

@@ -105,6 +105,23 @@ class Rule(BaseModel):
         return self
 
 
+class SequenceSettings(BaseModel):
+    """How sequence metrics confirm a sign: the right class in `k` of `m` consecutive frames, detections
+    associated with ground truth at IoU >= `iou`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=2, ge=1)
+    m: int = Field(default=3, ge=1)
+    iou: float = Field(default=0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _k_within_m(self) -> SequenceSettings:
+        if self.k > self.m:
+            raise ValueError(f"sequence.k ({self.k}) cannot exceed sequence.m ({self.m})")
+        return self
+
+
 class PolicyDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,6 +129,7 @@ class PolicyDefaults(BaseModel):
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     resamples: int = Field(default=1000, ge=100)
     seed: int = 0
+    sequence: SequenceSettings = Field(default_factory=SequenceSettings)
 
 
 class Multiplicity(BaseModel):

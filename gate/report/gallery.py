@@ -76,15 +76,13 @@ class SuiteImages:
 
     def path(self, image_id: int) -> Path:
         from gate.suites.resolved import manifest_source
-        from gate.suites.source import dataset_location, world_location
+        from gate.suites.source import source_root
 
         entry = self.entries[image_id]
         if entry.rendered_file is not None:
             return self.render_dir / entry.rendered_file
         source = manifest_source(self.manifest)
-        root = world_location(source, self.cache) if source.kind == "synth" and self.data is None \
-            else dataset_location(source, self.data, self.folder)
-        return root / "images" / entry.source_file
+        return source_root(source, self.cache, self.data, self.folder) / "images" / entry.source_file
 
     def file_name(self, image_id: int) -> str:
         entry = self.entries.get(image_id)

@@ -95,6 +95,7 @@ def verdict_context(view: ReportView) -> dict:
         "trend": trend,
         "trend_svg": trusted_markup(trend.svg) if trend.svg else None,
         "tsrgate_version": __version__,
+        "sequences": view.sequences,
     }
 
 

@@ -2,8 +2,8 @@
 
 The pieces that come from the verdict alone (rule outcomes by kind, regressions, backend statuses) are
 built when the view is made. The pieces that need the results folders or render pictures (PR panels,
-TIDE, confusions, consistency, parity, latency, gallery, history) are built on first use and then
-kept, so `write_verdict_reports` opens each results folder once for all three formats, and a
+TIDE, confusions, consistency, parity, latency, gallery, history, drive timelines) are built on first use
+and then kept, so `write_verdict_reports` opens each results folder once for all three formats, and a
 Markdown-only or JUnit-only call never opens them at all.
 """
 
@@ -80,6 +80,13 @@ class ReportView:
     @cached_property
     def parity(self):
         return self.evidence.candidate.parity()
+
+    @cached_property
+    def sequences(self):
+        """Drive suites: per suite and backend, the sequence rows and the worst drives' timeline strips."""
+        from gate.report.sequences import sequence_sections
+
+        return sequence_sections(self.verdict)
 
     @cached_property
     def gallery(self):

@@ -14,6 +14,7 @@ from gate.policy.evaluate import FamilySummary
 from gate.results.artifact import Artifact
 from gate.results.backend import BackendStatus
 from gate.results.record import ModelProvenance, SuiteProvenance
+from gate.results.sequences import SequenceSummary
 
 VERDICT_FORMAT = 1
 VERDICT_FILE = "verdict.json"
@@ -104,6 +105,7 @@ class GateVerdict(Artifact):
     outcomes: list[RuleOutcome]
     comparisons: list[MetricComparison]
     notes: list[str] = Field(default_factory=list)
+    sequences: list[SequenceSummary] = Field(default_factory=list)  # drive suites: timelines for the report
 
     def failing(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.outcome == "fail"]

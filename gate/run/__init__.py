@@ -1,7 +1,8 @@
 """`tsrgate run`: a model through suites and deployment forms into a sealed results folder.
 
 Owns: the runner (predict, evaluate, consistency, parity and latency per suite and backend), the prediction
-cache, the executors (in-process or Ray) and recording a run in the history. What it writes is typed in
+cache, the executors (in-process or Ray), recording a run in the history and planted regressions on a run's
+detections (gate.run.planted, for the sequence gate's tests and benches). What it writes is typed in
 `gate.results`.
 """
 

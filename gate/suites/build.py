@@ -41,6 +41,7 @@ from gate.suites.manifest import (
 )
 from gate.suites.render import ResolvedStep, encode_png, image_seed, load_pixels, read_depth, render
 from gate.suites.selection import sample_ids, select_candidates
+from gate.data.sequence import SequenceFrame, SequenceTable, build_sequence_table
 from gate.suites.source import Announce, SourceData, open_source, recorded_dataset_path
 from gate.suites.spec import LoadedSpec, load_spec
 from gate.suites.taxonomy import EvaluationTaxonomy, resolve_taxonomy, source_category_table
@@ -67,6 +68,7 @@ class SuitePlan:
     images: list[PlannedImage]
     selection: ManifestSelection
     dropped_by_taxonomy: int
+    sequence: SequenceTable | None = None
     recorded_dataset: str | None = None  # the dataset path the manifest records (relative to its folder)
 
 
@@ -130,7 +132,8 @@ def plan_suite(loaded: LoadedSpec, source: SourceData) -> SuitePlan:
                 source_category_id=ann.category_id,
             ))
             selected += choice.selected
-        if selected == 0 and spec.selection.negatives == "drop":
+        # A sequence suite keeps every frame of a drive, with or without a sign in it.
+        if selected == 0 and spec.selection.negatives == "drop" and spec.kind != "sequence":
             continue
         image = candidate.image
         tags = dict(image.tags)
@@ -150,7 +153,22 @@ def plan_suite(loaded: LoadedSpec, source: SourceData) -> SuitePlan:
         rare_reference_counts={str(k): v for k, v in outcome.rare_counts.items()},
         sampled_from=len(kept),
     )
-    return SuitePlan(loaded, source, taxonomy, resolve_steps(loaded), [kept[i] for i in chosen], selection, dropped)
+    images = [kept[i] for i in chosen]
+    sequence = None
+    if spec.kind == "sequence":
+        frames = [SequenceFrame(p.image.id, p.tags,
+                                [(a.id, a.category_id, a.attributes, a.ignore) for a in p.annotations]) for p in images]
+        sequence = build_sequence_table(frames, coco.info.get("drives"), source.dataset.annotations_path)
+    return SuitePlan(loaded, source, taxonomy, resolve_steps(loaded), images, selection, dropped, sequence)
+
+
+def drive_seeds(plan: SuitePlan) -> dict[int, int]:
+    """Per image, the transform seed: in a sequence suite every frame of a drive shares its drive's seed
+    (night, rain and fog stay the same along the drive), else each image has its own."""
+    spec = plan.loaded.spec
+    if plan.sequence is None:
+        return {p.image.id: image_seed(spec.seed, p.image.id) for p in plan.images}
+    return {i: image_seed(spec.seed, d.image_ids[0]) for d in plan.sequence.drives for i in d.image_ids}
 
 
 def ignore_regions_for_every_category(ann, category_ids: list[int], first_id: int) -> list[ManifestAnnotation]:
@@ -175,6 +193,10 @@ def generator_versions(source_kind: str) -> dict[str, str]:
         from gate.data.synth import WORLD_VERSION
 
         versions["world"] = WORLD_VERSION
+    if source_kind == "drives":
+        from gate.data.synth.drive import DRIVE_VERSION
+
+        versions["drive"] = DRIVE_VERSION
     return versions
 
 
@@ -193,8 +215,8 @@ def _merge_attributes(annotation: ManifestAnnotation, values: dict) -> None:
 def render_plan(plan: SuitePlan, out_dir: Path, progress: Progress | None = None) -> list[ManifestImage]:
     """Render every planned image into `out_dir` (when the chain is not empty) and describe it."""
     dataset = plan.source.dataset
-    spec = plan.loaded.spec
     entries = []
+    seeds = drive_seeds(plan)
     for done, planned in enumerate(plan.images, start=1):
         image = planned.image
         path = dataset.image_path(image)
@@ -206,7 +228,7 @@ def render_plan(plan: SuitePlan, out_dir: Path, progress: Progress | None = None
         if pixels.shape[:2] != (image.height, image.width):
             raise InputError(f"image is {pixels.shape[1]}x{pixels.shape[0]} but annotations.json says "
                              f"{image.width}x{image.height}", path=path)
-        seed = image_seed(spec.seed, image.id)
+        seed = seeds[image.id]
         annotations = [a.model_copy(deep=True) for a in planned.annotations]
         depth_file = None
         rendered_file = None
@@ -247,6 +269,7 @@ def assemble_manifest(plan: SuitePlan, entries: list[ManifestImage]) -> SuiteMan
                     if a.ignore and a.attributes.get("ignored_class")})
     negatives = sum(1 for e in entries if not any(not a.ignore for a in e.annotations))
     synth = spec.source.synth.model_dump(mode="json") if spec.source.synth is not None else None
+    drives = spec.source.drives.model_dump(mode="json") if spec.source.drives is not None else None
     return SuiteManifest(
         name=spec.name,
         version=spec.version,
@@ -256,6 +279,7 @@ def assemble_manifest(plan: SuitePlan, entries: list[ManifestImage]) -> SuiteMan
         generators=generator_versions(plan.source.kind),
         seed=spec.seed,
         source=ManifestSource(kind=plan.source.kind, dataset=plan.recorded_dataset, env=spec.source.env, synth=synth,
+                              drives=drives,
                               annotations_sha256=plan.source.annotations_sha256,
                               images_in_source=len(plan.source.dataset.coco.images)),
         selection=plan.selection,
@@ -264,6 +288,7 @@ def assemble_manifest(plan: SuitePlan, entries: list[ManifestImage]) -> SuiteMan
         counts=ManifestCounts(images=len(entries), boxes=boxes, ignore_regions=ignored, negative_images=negatives,
                               boxes_dropped_by_taxonomy=plan.dropped_by_taxonomy),
         images=entries,
+        sequence=plan.sequence,
     ).sealed()
 
 

@@ -90,6 +90,9 @@ class SuiteListing(BaseModel):
 def _describe_source(source: SuiteSource) -> str:
     if source.synth is not None:
         return f"synth n={source.synth.images} seed={source.synth.seed} v{source.synth.version}"
+    if source.drives is not None:
+        d = source.drives
+        return f"drives {d.drives}x{d.frames} frames at {d.fps:g} fps seed={d.seed} v{d.version}"
     return str(source.dataset)
 
 

@@ -23,6 +23,7 @@ from gate.data.coco import AttributeValue, CocoAnnotation, CocoDataset, CocoImag
 from gate.errors import InputError, IntegrityError
 from gate.inputs import parse_json, read_text, validate
 from gate.storage import canonical_json, dump_json, sha256_bytes
+from gate.data.sequence import SequenceTable
 from gate.suites.taxonomy import EvaluationTaxonomy
 
 MANIFEST_FORMAT = "tsrgate-suite-manifest/1"
@@ -98,6 +99,7 @@ class ManifestSource(_Strict):
     dataset: str | None = None
     env: str | None = None
     synth: dict[str, Any] | None = None
+    drives: dict[str, Any] | None = None
     annotations_sha256: str
     images_in_source: int
 
@@ -134,6 +136,7 @@ class SuiteManifest(_Strict):
     taxonomy: EvaluationTaxonomy
     counts: ManifestCounts
     images: list[ManifestImage]
+    sequence: SequenceTable | None = None  # sequence suites: drives, frames and sign tracks
     content_sha256: str = ""
 
     def body(self) -> dict[str, Any]:

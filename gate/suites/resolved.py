@@ -61,7 +61,8 @@ class ResolvedSuite:
 
 
 def manifest_source(manifest: SuiteManifest) -> SuiteSource:
-    return SuiteSource(dataset=manifest.source.dataset, env=manifest.source.env, synth=manifest.source.synth)
+    return SuiteSource(dataset=manifest.source.dataset, env=manifest.source.env, synth=manifest.source.synth,
+                       drives=manifest.source.drives)
 
 
 def check_spec_beside(manifest: SuiteManifest, folder: Path) -> None:

@@ -27,9 +27,16 @@ CROPS_PER_IMAGE = 5
 CAPTION_HEIGHT = 16
 
 
-def pick_images(suite: ResolvedSuite, count: int) -> list[int]:
-    """`count` image ids spread evenly over the suite (the same ones every time)."""
+def pick_images(suite: ResolvedSuite, count: int, drive: str | None = None) -> list[int]:
+    """`count` image ids spread evenly over the suite, or over one drive's frames in order (the same ones every time)."""
     ids = [img.id for img in suite.coco.images]
+    if drive is not None:
+        table = suite.manifest.sequence
+        found = next((d for d in table.drives if d.id == drive), None) if table is not None else None
+        if found is None:
+            known = ", ".join(d.id for d in table.drives[:5]) + ", ..." if table is not None else "none (not a sequence suite)"
+            raise InputError(f"no drive {drive!r} in suite {suite.name} (drives: {known})", path=suite.manifest_path)
+        ids = list(found.image_ids)
     if len(ids) <= count:
         return ids
     positions = np.linspace(0, len(ids) - 1, count).round().astype(int)
@@ -37,6 +44,9 @@ def pick_images(suite: ResolvedSuite, count: int) -> list[int]:
 
 
 def _box_label(name: str, attributes: dict) -> str:
+    track = attributes.get("track_id")
+    if isinstance(track, int) and not isinstance(track, bool) and name:
+        name = f"{name} #{track}"
     occluded = attributes.get("occluded_pasted", attributes.get("occluded"))
     if isinstance(occluded, int | float) and occluded > 0:
         return f"{name} {occluded * 100:.0f}%"
@@ -80,9 +90,10 @@ def render_tile(suite: ResolvedSuite, image_id: int, width: int) -> Image.Image:
     return tile
 
 
-def contact_sheet(suite: ResolvedSuite, count: int = 24, columns: int = 4, width: int = 360) -> Image.Image:
+def contact_sheet(suite: ResolvedSuite, count: int = 24, columns: int = 4, width: int = 360,
+                  drive: str | None = None) -> Image.Image:
     """The whole grid as one image, with a header naming the suite."""
-    tiles = [render_tile(suite, i, width) for i in pick_images(suite, count)]
+    tiles = [render_tile(suite, i, width) for i in pick_images(suite, count, drive)]
     rows = (len(tiles) + columns - 1) // columns
     tile_h = max(t.height for t in tiles)
     header = 22
@@ -122,15 +133,15 @@ def _png(image: Image.Image) -> bytes:
 
 
 def write_contact_sheet(suite: ResolvedSuite, out: str | Path, count: int = 24, columns: int = 4,
-                        width: int = 360) -> Path:
-    """Write a PNG or HTML contact sheet (chosen by the file extension)."""
+                        width: int = 360, drive: str | None = None) -> Path:
+    """Write a PNG or HTML contact sheet (chosen by the file extension); `drive` shows one drive's frames."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix == ".png":
-        atomic_write_bytes(out, _png(contact_sheet(suite, count, columns, width)))
+        atomic_write_bytes(out, _png(contact_sheet(suite, count, columns, width, drive)))
     elif suffix in (".html", ".htm"):
         tiles = [base64.b64encode(_png(render_tile(suite, i, width))).decode("ascii")
-                 for i in pick_images(suite, count)]
+                 for i in pick_images(suite, count, drive)]
         atomic_write_text(out, _HTML.render(m=suite.manifest, sha=suite.manifest_sha256, tiles=tiles, columns=columns))
     else:
         raise InputError("contact sheet must be a .png or .html file", path=out)

@@ -98,12 +98,53 @@ def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = Non
     return out
 
 
+def drives_location(source: SuiteSource, cache: Path) -> Path:
+    """`<cache>/drives/drive-v<version>-<hash of the drive parameters>`."""
+    assert source.drives is not None
+    from gate.storage import canonical_json, sha256_bytes
+
+    key = sha256_bytes(canonical_json(source.drives.model_dump(mode="json")))[:16]
+    return cache / "drives" / f"drive-v{source.drives.version}-{key}"
+
+
+def ensure_drives(source: SuiteSource, cache: Path, data: str | Path | None = None,
+                  announce: Announce | None = None) -> Path:
+    """The generated drives of a drives source, generated into the cache when not there yet."""
+    assert source.drives is not None
+    if data is not None:
+        return Path(data)
+    from gate.data.synth.drive import DRIVE_VERSION, DriveSettings, generate_drives
+
+    params = source.drives
+    if params.version != DRIVE_VERSION:
+        raise RefusedError(f"the suite needs generated-drive version {params.version} but this tsrgate generates "
+                           f"version {DRIVE_VERSION}; use a matching tsrgate or a new suite version")
+    out = drives_location(source, cache)
+    if not (out / "annotations.json").is_file():
+        if announce is not None:
+            announce(f"generating {params.drives} drives of {params.frames} frames (seed {params.seed}, version "
+                     f"{params.version}) into {out}; this happens once per cache")
+        settings = DriveSettings(drives=params.drives, frames=params.frames, fps=params.fps, seed=params.seed,
+                                 width=params.width, height=params.height, region=params.region,
+                                 speed_kmh=tuple(params.speed_kmh))
+        generate_drives(out, settings, force=True)
+    return out
+
+
+def source_root(source: SuiteSource, cache: Path, data: str | Path | None = None,
+                base: Path | None = None) -> Path:
+    """Where the source's dataset folder is (generated sources: their cache folder), without generating."""
+    if data is None and source.kind == "synth":
+        return world_location(source, cache)
+    if data is None and source.kind == "drives":
+        return drives_location(source, cache)
+    return dataset_location(source, data, base)
+
+
 def source_available(source: SuiteSource, cache: Path, data: str | Path | None = None,
                      base: Path | None = None) -> bool:
     """Whether the source can be used without generating or fetching anything."""
-    if source.kind == "synth" and data is None:
-        return (world_location(source, cache) / "annotations.json").is_file()
-    return (dataset_location(source, data, base) / "annotations.json").is_file()
+    return (source_root(source, cache, data, base) / "annotations.json").is_file()
 
 
 def open_source(source: SuiteSource, cache: Path, data: str | Path | None = None,
@@ -114,6 +155,8 @@ def open_source(source: SuiteSource, cache: Path, data: str | Path | None = None
     `base`: the folder of the spec or manifest naming the source (relative paths start there)."""
     if source.kind == "synth":
         root = ensure_world(source, cache, data, announce)
+    elif source.kind == "drives":
+        root = ensure_drives(source, cache, data, announce)
     else:
         root = dataset_location(source, data, base)
         if not root.is_dir():

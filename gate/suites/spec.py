@@ -9,6 +9,8 @@
       env: TSRGATE_GTSDB                  # optional: an environment variable that overrides the path
       annotations_sha256: 5d1c...         # optional: refuse any other annotations file
     # source: {synth: {images: 1000, seed: 7, version: "1"}}   # the generated world, regenerated on demand
+    # kind: sequence + source: {drives: {drives: 24, frames: 40, fps: 5, seed: 3, version: "2"}}: generated
+    #   drives (or a `dataset` of drives: image tags drive/frame/fps, annotation attribute track_id)
     selection:
       seeded_split: {seed: 17, test_fraction: 0.3, part: test}   # for a source without a split of its own
       tags: {gtsdb_split: test}  # image tags or top-level image fields; a list value means "any of"
@@ -66,22 +68,47 @@ class SynthSource(_Strict):
     version: str
 
 
+class DriveSource(_Strict):
+    """Generated drives (gate.data.synth.drive): enough to regenerate them anywhere."""
+
+    drives: int = Field(gt=0, le=1000)
+    frames: int = Field(gt=0, le=1000)
+    fps: float = Field(gt=0, le=120)
+    seed: int = Field(ge=0)
+    version: str
+    width: int = Field(384, ge=64, le=2048)
+    height: int = Field(256, ge=64, le=2048)
+    region: Literal["eu", "us"] = "eu"
+    speed_kmh: tuple[float, float] = (40.0, 70.0)
+
+    @model_validator(mode="after")
+    def _speeds(self) -> DriveSource:
+        low, high = self.speed_kmh
+        if not 0 < low <= high:
+            raise ValueError(f"speed_kmh must be [low, high] with 0 < low <= high, got {list(self.speed_kmh)}")
+        return self
+
+
 class SuiteSource(_Strict):
     dataset: str | None = None
     env: str | None = None
     annotations_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     synth: SynthSource | None = None
+    drives: DriveSource | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> SuiteSource:
-        if (self.dataset is None) == (self.synth is None):
-            raise ValueError("give exactly one of `dataset` (a folder) or `synth` (world parameters)")
-        if self.synth is not None and self.env is not None:
+        if sum(v is not None for v in (self.dataset, self.synth, self.drives)) != 1:
+            raise ValueError("give exactly one of `dataset` (a folder), `synth` (world parameters) or `drives` "
+                             "(drive parameters)")
+        if self.dataset is None and self.env is not None:
             raise ValueError("`env` only applies to a `dataset` source")
         return self
 
     @property
-    def kind(self) -> Literal["dataset", "synth"]:
+    def kind(self) -> Literal["dataset", "synth", "drives"]:
+        if self.drives is not None:
+            return "drives"
         return "synth" if self.synth is not None else "dataset"
 
 
@@ -228,6 +255,8 @@ class TaxonomySpec(_Strict):
 class SuiteSpec(_Strict):
     name: str
     version: str
+    # `sequence`: frames of drives, scored per frame and per sign track (see gate.data.sequence).
+    kind: Literal["frames", "sequence"] = "frames"
     description: str = ""
     seed: int = Field(ge=0)
     source: SuiteSource
@@ -249,6 +278,16 @@ class SuiteSpec(_Strict):
         if not isinstance(text, str) or not VERSION_PATTERN.match(text):
             raise ValueError(f"version must look like 1 or 1.2, got {value!r}")
         return text
+
+    @model_validator(mode="after")
+    def _sequence_fits(self) -> SuiteSpec:
+        if self.source.drives is not None and self.kind != "sequence":
+            raise ValueError("a `drives` source makes a sequence suite: add `kind: sequence`")
+        if self.kind == "sequence" and self.source.synth is not None:
+            raise ValueError("a sequence suite needs a `drives` source or a dataset of drives, not `synth` stills")
+        if self.kind == "sequence" and self.selection.max_images is not None:
+            raise ValueError("a sequence suite keeps whole drives: `selection.max_images` is not allowed")
+        return self
 
 
 class LoadedSpec(BaseModel):
