@@ -102,6 +102,7 @@ def gate_results(
     policy_path: str | Path | None = None,
     baselines_dir: str | Path | None = None,
     latency: bool = True,
+    retime: bool = False,
     verdict_path: Path | None = None,
     reports_dir: Path | None = None,
     history_db: str | Path | None = None,
@@ -122,7 +123,7 @@ def gate_results(
 
         require_extra("mlflow", "--mlflow")
     verdict = compare_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
-                              latency=latency, log=log)
+                              latency=latency, retime=retime, log=log)
     if verdict_path is not None:
         from gate.storage import ensure_dir
 

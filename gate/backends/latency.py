@@ -118,3 +118,57 @@ def measure_latency_interleaved(backend_a: Backend, backend_b: Backend, images: 
     a, b = (timer.result(warmup, ids) for timer in timers)
     return InterleavedLatency(a=a, b=b, ratio_p50=a.total.p50_ms / b.total.p50_ms,
                               ratio_mean=a.total.mean_ms / b.total.mean_ms)
+
+
+def p50_ratio_interval(a_ms: np.ndarray, b_ms: np.ndarray, *, confidence: float, resamples: int,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile CI of median(a) / median(b) from a paired bootstrap over the timed pairs.
+
+    Pair k is A's and B's k-th run, timed back to back, so a slow moment of the machine hits both:
+    resampling whole pairs keeps that pairing (one seeded draw of pair indices per resample)."""
+    a_ms, b_ms = np.asarray(a_ms, dtype=np.float64), np.asarray(b_ms, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, a_ms.shape[0], size=(resamples, a_ms.shape[0]))
+    ratios = np.median(a_ms[idx], axis=1) / np.median(b_ms[idx], axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(ratios, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def measure_latency_sequential(backend_a: Backend, backend_b: Backend, images: Sequence[tuple[int, np.ndarray]], *,
+                               warmup: int, tolerance: float, confidence: float, min_pairs: int, max_pairs: int,
+                               step: int = 10, resamples: int = 500, seed: int = 0) -> InterleavedLatency:
+    """Interleaved A/B timing that stops as soon as the p50 ratio is known well enough.
+
+    After `min_pairs` pairs and then every `step` pairs, the paired-bootstrap CI of the p50 ratio is
+    computed; sampling stops when its half-width is at most `tolerance` times the ratio, or at
+    `max_pairs`. A quiet machine therefore needs few runs, a noisy one gets more (up to the maximum),
+    and the verdict records the interval, the pairs taken and why sampling stopped."""
+    _check_images(images)
+    _check_counts(warmup, min_pairs)
+    if max_pairs < min_pairs:
+        raise InputError(f"latency: max_pairs {max_pairs} is below min_pairs {min_pairs}")
+    timers = (_StageTimer(backend_a), _StageTimer(backend_b))
+    k, stopped, interval = 0, "maximum pairs reached", (float("nan"), float("nan"))
+    while True:
+        image_id, pixels = images[k % len(images)]
+        for timer in timers:
+            timer.run(image_id, pixels, record=k >= warmup)
+        k += 1
+        pairs = k - warmup
+        if pairs >= min_pairs and ((pairs - min_pairs) % step == 0 or pairs >= max_pairs):
+            a_ms = np.asarray(timers[0].seconds["total"]) * 1000.0
+            b_ms = np.asarray(timers[1].seconds["total"]) * 1000.0
+            interval = p50_ratio_interval(a_ms, b_ms, confidence=confidence, resamples=resamples, seed=seed)
+            ratio = float(np.median(a_ms) / np.median(b_ms))
+            if (interval[1] - interval[0]) / 2.0 <= tolerance * ratio:
+                stopped = "interval within tolerance"
+                break
+            if pairs >= max_pairs:
+                break
+    ids = [int(i) for i, _ in images]
+    a, b = (timer.result(warmup, ids) for timer in timers)
+    return InterleavedLatency(a=a, b=b, ratio_p50=a.total.p50_ms / b.total.p50_ms,
+                              ratio_mean=a.total.mean_ms / b.total.mean_ms, ratio_p50_ci_low=interval[0],
+                              ratio_p50_ci_high=interval[1], confidence=confidence, pairs=k - warmup,
+                              stopped=stopped)

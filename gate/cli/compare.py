@@ -52,12 +52,13 @@ def print_summary(verdict, out_dir: Path | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for verdict.json and the reports.")
 @baselines_dir_option
 @click.option("--no-latency", is_flag=True, help="Do not re-time the two models interleaved; use the stored latencies.")
+@click.option("--retime", is_flag=True, help="Re-time even when a timing of the same two model files on this machine is cached.")
 @click.option("--github/--no-github", default=None, help="Emit GitHub annotations and job summary (default: on when GITHUB_ACTIONS=true).")
 @history_db_option
 @click.option("--no-history", is_flag=True, help="Do not record this comparison in the history.")
 @mlflow_option("Log the comparison as an MLflow run (params, metrics, tags, reports as artifacts).")
-def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, github, history_db, no_history,
-            mlflow_uri) -> None:
+def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, no_latency, retime, github, history_db,
+            no_history, mlflow_uri) -> None:
     """Compare CANDIDATE results with BASELINE (a results folder or a baseline line); exit 0 pass, 1 fail, 2 error."""
     from gate.errors import InputError
     from gate.results.config import load_gate_config
@@ -72,7 +73,7 @@ def compare(candidate, baseline, policy_path, config_path, out, baselines_dir, n
     if github is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
     verdict = gate_results(candidate, baseline, policy_path=policy_path, baselines_dir=baselines_dir,
-                           latency=not no_latency, verdict_path=out / VERDICT_FILE if out is not None else None,
+                           latency=not no_latency, retime=retime, verdict_path=out / VERDICT_FILE if out is not None else None,
                            reports_dir=out, history_db=history_db, record_history=not no_history, github=github,
                            mlflow_uri=tracking_uri(mlflow_uri) if mlflow_uri is not None else None,
                            log=lambda m: click.echo(m, err=True))

@@ -9,6 +9,7 @@ from pathlib import Path
 from gate.baselines import BaselineStore
 from gate.baselines.store import CURRENT_FILE
 from gate.compare.comparisons import accuracy_rows, consistency_rows, robustness_rows
+from gate.compare.latency import latency_rows
 from gate.compare.preprocessing import compare_preprocessing
 from gate.compare.sequences import sequence_rows
 from gate.errors import InputError, RefusedError
@@ -17,12 +18,10 @@ from gate.policy.evaluate import family_summary
 from gate.policy.scopes import check_rule_scopes
 from gate.provenance import output_timestamp
 from gate.results.opened import ResultsFolder
-from gate.results.latency import LatencyStats
 from gate.results.record import RunRecord
 from gate.results.verdict import (
-    BootstrapSettings, GateVerdict, LatencyRatios, PolicyProvenance, SideProvenance, VerdictLatency, overall_outcome,
+    BootstrapSettings, GateVerdict, PolicyProvenance, SideProvenance, overall_outcome,
 )
-from gate.run.external import is_external_backend, reported_latency
 
 
 def resolve_results(ref: str | Path, baselines_dir: str | Path | None = None) -> Path:
@@ -73,80 +72,6 @@ def side_provenance(results: ResultsFolder) -> SideProvenance:
     )
 
 
-def _ratios(backend: str, cand: LatencyStats, base: LatencyStats, rows: list[MetricComparison]) -> LatencyRatios:
-    """Candidate/baseline latency ratios of one backend: appended to `rows`, returned for the report."""
-    ratios = LatencyRatios(
-        candidate_p50_ms=cand.p50_ms, baseline_p50_ms=base.p50_ms, candidate_p99_ms=cand.p99_ms,
-        baseline_p99_ms=base.p99_ms, latency_p50_ratio=cand.p50_ms / base.p50_ms,
-        latency_p99_ratio=cand.p99_ms / base.p99_ms,
-    )
-    rows.extend(MetricComparison(metric=m, backend=backend, candidate=getattr(ratios, m), baseline=1.0)
-                for m in ("latency_p50_ratio", "latency_p99_ratio"))
-    return ratios
-
-
-def _device_latency(candidate: RunRecord, baseline: RunRecord, suites: list[str], info: VerdictLatency,
-                    rows: list[MetricComparison]) -> None:
-    """Latency that device pipelines reported (`--external`): shown for the candidate, a ratio when both sides have it."""
-    for b in candidate.backends:
-        if not is_external_backend(b.name) or not b.ok:
-            continue
-        cand = reported_latency(b, suites)
-        other = next((o for o in baseline.backends if o.name == b.name and o.ok), None)
-        base = reported_latency(other, suites) if other else None
-        if cand and base:
-            info.backends[b.name] = _ratios(b.name, cand, base, rows).model_copy(
-                update={"reported_by": "device pipeline"})
-        elif cand:
-            info.backends[b.name] = LatencyRatios(candidate_p50_ms=cand.p50_ms, candidate_p99_ms=cand.p99_ms,
-                                                  reported_by="device pipeline (candidate only)")
-
-
-def latency_rows(candidate: ResultsFolder, baseline: ResultsFolder, suites: list[str], interleaved: bool,
-                 log: Callable[[str], None]) -> tuple[list[MetricComparison], VerdictLatency]:
-    """p50/p99 latency ratios per backend; timed interleaved (A B A B) in this process when both models are here."""
-    rows: list[MetricComparison] = []
-    info = VerdictLatency()
-    base_ok = set(baseline.record.backends_ok())
-    both_ok = [name for name in candidate.record.backends_ok() if name in base_ok]
-    _device_latency(candidate.record, baseline.record, suites, info, rows)
-    both_ok = [name for name in both_ok if not is_external_backend(name)]  # timed by their pipelines, not here
-    cand_model, base_model = Path(candidate.record.model.path), Path(baseline.record.model.path)
-    can_interleave = interleaved and cand_model.is_dir() and base_model.is_dir()
-    if can_interleave:
-        from gate.backends import create_backend
-        from gate.backends.latency import measure_latency_interleaved
-        from gate.backends.parity import probe_images
-        from gate.suites import open_suite
-
-        settings = candidate.record.config.latency
-        first = candidate.record.suite(suites[0])
-        suite = open_suite(first.folder or first.name)
-        images = probe_images(suite, settings.images)
-        info.measured = f"interleaved A/B in one process on {len(images)} images of suite {suite.name}"
-        for name in both_ok:
-            log(f"latency [{name}]: candidate and baseline timed interleaved")
-            with create_backend(name, cand_model) as a, create_backend(name, base_model) as b:
-                timing = measure_latency_interleaved(a, b, images, warmup=settings.warmup, runs=settings.runs)
-            info.backends[name] = _ratios(name, timing.a.total, timing.b.total, rows)
-    else:
-        info.measured = "separately, in each side's own run (not interleaved: ratios are noisier)"
-        stored_cand, stored_base = candidate.latency().backends, baseline.latency().backends
-        for name in both_ok:
-            a, b = stored_cand.get(name), stored_base.get(name)
-            if a is None or b is None:
-                rows.extend(MetricComparison(metric=m, backend=name, status="not_run",
-                                             status_reason="latency not measured on both sides")
-                            for m in ("latency_p50_ratio", "latency_p99_ratio"))
-                continue
-            info.backends[name] = _ratios(name, a.total, b.total, rows)
-    for b in candidate.record.backends:
-        if not b.ok:
-            rows.extend(MetricComparison(metric=m, backend=b.name, status="not_run", status_reason=b.summary)
-                        for m in ("latency_p50_ratio", "latency_p99_ratio"))
-    return rows, info
-
-
 def compare_results(
     candidate: str | Path,
     baseline: str | Path,
@@ -154,6 +79,7 @@ def compare_results(
     policy_path: str | Path | None = None,
     baselines_dir: str | Path | None = None,
     latency: bool = True,
+    retime: bool = False,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> GateVerdict:
     """The verdict of a candidate results folder against a baseline (folder or line name)."""
@@ -170,7 +96,7 @@ def compare_results(
     rows += robustness_rows(suites, cand_record, base_record)
     seq_rows, sequences = sequence_rows(policy, suites, cand, base, policy_path)
     rows += seq_rows
-    lat_rows, latency_info = latency_rows(cand, base, suites, latency, log)
+    lat_rows, latency_info = latency_rows(cand, base, suites, latency, log, policy.defaults, retime=retime)
     rows += lat_rows
     notes.extend(b.summary for b in cand_record.backends if not b.ok)
 

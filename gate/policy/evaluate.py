@@ -146,7 +146,13 @@ def _judge(rule: Rule, row: MetricComparison, min_support: int, confidence: floa
     if check.max_value is not None:
         allowed.append(f"<= {check.max_value:g}")
         if row.candidate > check.max_value:
-            violations_hard.append(f"{_fmt(row.candidate)} is above the ceiling {check.max_value:g}")
+            problem = f"{_fmt(row.candidate)} is above the ceiling {check.max_value:g}"
+            if metric.kind == "latency" and row.ci_low is not None and row.ci_high is not None:
+                # A timed ratio is a statistic: beyond the ceiling only when its whole CI is.
+                problem += f" ({confidence:.0%} CI {_fmt(row.ci_low)} to {_fmt(row.ci_high)})"
+                (violations_hard if row.ci_low > check.max_value else violations_soft).append(problem)
+            else:
+                violations_hard.append(problem)
 
     limits: list[tuple[float, str]] = []
     if check.compares_to_baseline and row.baseline is not None and row.delta is not None:

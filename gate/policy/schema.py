@@ -122,6 +122,27 @@ class SequenceSettings(BaseModel):
         return self
 
 
+class LatencyStatistic(BaseModel):
+    """How the latency rules' p50 ratio is measured: candidate and baseline timed interleaved (A B A B),
+    a paired-bootstrap CI of the ratio of medians after every `step` pairs from `min_pairs` on, stopping
+    as soon as the CI's half-width is at most `tolerance` (relative: 0.05 = the ratio known to +-5%),
+    or at `max_pairs`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tolerance: float = Field(default=0.05, gt=0.0, lt=1.0)
+    min_pairs: int = Field(default=20, ge=5)
+    max_pairs: int = Field(default=200, ge=5)
+    step: int = Field(default=10, ge=1)
+    resamples: int = Field(default=500, ge=100)
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> LatencyStatistic:
+        if self.min_pairs > self.max_pairs:
+            raise ValueError(f"latency.min_pairs ({self.min_pairs}) cannot exceed latency.max_pairs ({self.max_pairs})")
+        return self
+
+
 class PolicyDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -130,6 +151,7 @@ class PolicyDefaults(BaseModel):
     resamples: int = Field(default=1000, ge=100)
     seed: int = 0
     sequence: SequenceSettings = Field(default_factory=SequenceSettings)
+    latency: LatencyStatistic = Field(default_factory=LatencyStatistic)
 
 
 class Multiplicity(BaseModel):

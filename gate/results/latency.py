@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -66,13 +67,21 @@ class LatencyResult(Strict):
 
 
 class InterleavedLatency(Strict):
-    """Two backends timed alternately (A B A B ...) in one process; ratios are a / b."""
+    """Two backends timed alternately (A B A B ...) in one process; ratios are a / b.
+
+    Measured sequentially (`measure_latency_sequential`), it also holds the paired-bootstrap CI of
+    the p50 ratio, the pairs timed and why sampling stopped."""
 
     order: str = "ABAB"
     a: LatencyResult
     b: LatencyResult
     ratio_p50: float
     ratio_mean: float
+    ratio_p50_ci_low: float | None = None
+    ratio_p50_ci_high: float | None = None
+    confidence: float | None = None
+    pairs: int | None = None
+    stopped: str = ""  # "interval within tolerance" or "maximum pairs reached"
 
 
 class LatencyFile(Artifact):
@@ -82,3 +91,18 @@ class LatencyFile(Artifact):
 
     measured_in: str = "process"
     backends: dict[str, LatencyResult] = Field(default_factory=dict)
+
+
+class StoredTiming(Artifact):
+    """An interleaved timing of two model files on one machine, kept in the cache so that a compare of the
+    same two models on the same machine reuses it instead of re-timing (`tsrgate compare --retime` re-times).
+
+    `key` is the hash of what the timing depends on (both models' weights and cards, backend, machine
+    fingerprint, threads, the timed images and the policy's latency settings); `timed_at` is when it ran."""
+
+    what: ClassVar[str] = "stored latency timing"
+
+    key: str
+    timed_at: str
+    machine: str
+    timing: InterleavedLatency

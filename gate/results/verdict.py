@@ -64,6 +64,15 @@ class LatencyRatios(BaseModel):
     latency_p50_ratio: float | None = None
     latency_p99_ratio: float | None = None
     reported_by: str = ""  # "" = timed by tsrgate; else e.g. "device pipeline"
+    # Timed interleaved as a statistic (gate.compare.latency): the CI of the p50 ratio, the pairs timed,
+    # why sampling stopped, the machine, when it was timed, and whether that timing was reused from the cache.
+    p50_ratio_ci_low: float | None = None
+    p50_ratio_ci_high: float | None = None
+    pairs: int | None = None
+    stopped: str = ""
+    machine: str = ""
+    timed_at: str = ""
+    reused: bool = False
 
 
 class VerdictLatency(BaseModel):
