@@ -31,9 +31,15 @@ def backends_for_accuracy(policy: Policy, available: Iterable[str]) -> list[str]
     return wanted
 
 
-def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: ResultsFolder) -> list[MetricComparison]:
+def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: ResultsFolder,
+                  workers: int | None = None) -> list[MetricComparison]:
+    """The bootstrapped accuracy rows of every suite and backend an accuracy rule reads.
+
+    Each (backend, suite) bootstrap is independent, so they run in `workers` processes (default: the
+    machine's cores); the rows come back in the same order whatever the number of workers."""
     candidate, baseline = cand.record, base.record
     rows: list[MetricComparison] = []
+    jobs: list[tuple[int, tuple]] = []
     backend_names = [b.name for b in candidate.backends]
     for backend in backends_for_accuracy(policy, backend_names):
         for suite in suites:
@@ -42,13 +48,43 @@ def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: 
                 side, entry = ("candidate", cand_entry) if cand_entry is None or cand_entry.status != "ok" else ("baseline", base_entry)
                 reason = f"{side} {backend} on {suite}: " + (entry.status + (f" ({entry.reason})" if entry.reason else "")
                                                              if entry is not None else "not in the results")
-                rows.extend(MetricComparison(metric=m, suite=suite, backend=backend, status="not_run", status_reason=reason)
-                            for m in ("ap", "ap50", "ap75"))
+                rows.append([MetricComparison(metric=m, suite=suite, backend=backend, status="not_run", status_reason=reason)
+                             for m in ("ap", "ap50", "ap75")])
                 continue
-            rows += suite_accuracy_rows(
-                policy, suite, backend, cand.match_records(suite, backend), base.match_records(suite, backend),
-                candidate_threshold=candidate.model.score_threshold, baseline_threshold=baseline.model.score_threshold)
-    return rows
+            rows.append([])  # filled by its job below
+            jobs.append((len(rows) - 1, (policy, suite, backend, cand.match_records(suite, backend),
+                                         base.match_records(suite, backend), candidate.model.score_threshold,
+                                         baseline.model.score_threshold)))
+    for slot, result in zip([slot for slot, _ in jobs], run_jobs(_suite_job, [job for _, job in jobs], workers),
+                            strict=True):
+        rows[slot] = result
+    return [row for part in rows for row in part]
+
+
+def _suite_job(job: tuple) -> list[MetricComparison]:
+    policy, suite, backend, candidate, baseline, candidate_threshold, baseline_threshold = job
+    return suite_accuracy_rows(policy, suite, backend, candidate, baseline, candidate_threshold=candidate_threshold,
+                               baseline_threshold=baseline_threshold)
+
+
+def run_jobs(function, jobs: list, workers: int | None = None) -> list:
+    """`[function(job) for job in jobs]` on up to `workers` threads (default: the machine's cores).
+
+    Threads, not processes: the bootstrap's time is in large numpy operations, which release the GIL,
+    and threads need no start-up, no pickling and no `__main__` guard in the caller's script."""
+    import os
+
+    from gate.machine import cpu_count
+
+    if workers is None:
+        workers = int(os.environ.get("TSRGATE_WORKERS", "0")) or cpu_count()
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        return [function(job) for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, jobs))
 
 
 def suite_accuracy_rows(policy: Policy, suite: str, backend: str, candidate, baseline, *,

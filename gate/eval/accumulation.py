@@ -174,7 +174,13 @@ def build_plan(
 
     # In-range detections of each area range, listed area after area; the weighted count of those
     # of class k up to position p is a difference of one cumulative sum over this list.
-    p_pos = [np.flatnonzero(inside[:, a]) for a in range(n_a)]
+    # Only detections up to the last event of their class and area range are ever counted (an event's
+    # count is of detections before it), so the ones after it are left out of the list: with hundreds
+    # of low-scoring queries per image that is most of them, and the bootstrap sums this list per resample.
+    last_event = np.full((n_k, n_a), -1, np.int64)
+    np.maximum.at(last_event, (cls[pos].astype(np.int64), e_a.astype(np.int64)), pos)
+    p_pos = [np.flatnonzero(inside[:, a] & (np.arange(n_v) <= last_event[cls.astype(np.int64), a]))
+             for a in range(n_a)]
     p_offset = np.concatenate(([0], np.cumsum([x.size for x in p_pos])))
     p_all = np.concatenate(p_pos) if p_pos else np.zeros(0, np.int64)
     # one slot per (area range, detection) that some event refers to
@@ -235,7 +241,7 @@ def build_plan(
 
 def _weights(w: np.ndarray, image: np.ndarray, copy: np.ndarray, expanded: bool) -> np.ndarray:
     """Weights of entries: their image's multiplicity, or 0/1 for an expanded per-copy entry."""
-    out = w[image]
+    out = w[..., image]  # one weighting (I,) or a batch of them (B, I)
     if expanded:
         out = np.where(copy == 0, out, (out >= copy).astype(out.dtype))
     return out
@@ -342,3 +348,67 @@ def coco_summary(acc: Accumulated, area_all: int, area_small: int, area_medium: 
         ar(area_all, 0), ar(area_all, 1), ar(area_all, 2),
         ar(area_small, 2), ar(area_medium, 2), ar(area_large, 2),
     ])
+
+
+@dataclass
+class BatchAccumulated:
+    """`accumulate(..., all_max_dets=False)` for B weightings at once: AP per column (B, K, A, T), recall at
+    the largest max-dets (B, K, A, T; -1 where a class has no counted ground truth) and counted ground
+    truth (B, K, A)."""
+
+    ap_columns: np.ndarray
+    recall: np.ndarray
+    npig: np.ndarray
+
+
+def accumulate_batch(plan: AccumulationPlan, image_weights: np.ndarray) -> BatchAccumulated:
+    """`accumulate` for a batch of weightings (B, I), vectorised over the batch.
+
+    Element for element it performs the same floating-point operations in the same order as
+    `accumulate` (integer running sums, one division per point, maxima, then the same sums down the
+    recall thresholds), so the bootstrap's numbers do not depend on the batch size
+    (tests/eval/test_bootstrap_batch.py pins that). The precision grid holds only the columns that
+    have events: an empty column's interpolated precision is all zeros, so its AP is exactly 0."""
+    w = np.asarray(image_weights, dtype=np.int64)
+    n_b = w.shape[0]
+    small = (plan.e_col.shape[0] + plan.p_image.shape[0]) * max(int(w.max(initial=0)), 1) < 2**31 - 1
+    count = np.int32 if small else np.int64
+    w = w.astype(count)
+    n_k, n_a, n_t = plan.num_classes, plan.num_areas, plan.num_thresholds
+    n_r = RECALL_THRESHOLDS.shape[0]
+    n_cols = n_k * n_a * n_t
+    n_e = plan.e_col.shape[0]
+    n_live = plan.col_ids.shape[0]
+
+    npig = np.rint((plan.gt_counts @ w.T).T).astype(np.int64)  # (B, K * A)
+    valid_cols = np.repeat(npig > 0, n_t, axis=1)
+    grid = np.zeros((n_b, n_r + 1, n_live))  # columns: plan.col_ids
+    found = np.zeros((n_b, n_cols), np.int64)
+    if n_e:
+        lens = plan.col_lens
+        cum_inside = np.zeros((n_b, plan.p_image.shape[0] + 1), count)
+        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), axis=1, out=cum_inside[:, 1:], dtype=count)
+        slot_cin = cum_inside[:, plan.d_cin]
+        cin = slot_cin[:, plan.e_det] - np.repeat(cum_inside[:, plan.col_cin_lo], lens, axis=1)
+        we = _weights(w, plan.d_image, plan.d_copy, plan.expanded)[:, plan.e_det]
+        tpw = we * plan.e_tp
+        ctp = np.cumsum(tpw, axis=1, dtype=count)
+        tp = ctp - np.repeat(ctp[:, plan.col_starts] - tpw[:, plan.col_starts], lens, axis=1)
+        inw = we * plan.e_inside
+        cmatched = np.cumsum(inw, axis=1, dtype=count)
+        fp = cin - (cmatched - np.repeat(cmatched[:, plan.col_starts] - inw[:, plan.col_starts], lens, axis=1))
+        pr = tp / (fp + tp + _EPS)
+        pr *= tpw > 0
+        npig_e = np.repeat(np.maximum(npig[:, plan.col_class_area], 1), lens, axis=1)
+        reached = _recall_reached(tp.reshape(-1), npig_e.reshape(-1)).reshape(n_b, n_e)
+        live = np.repeat(np.arange(n_live, dtype=np.int64), lens)  # each event's column among the live ones
+        key = (n_r - reached) * n_live + live + (np.arange(n_b, dtype=np.int64) * ((n_r + 1) * n_live))[:, None]
+        np.maximum.at(grid.reshape(-1), key.reshape(-1), pr.reshape(-1))
+        found[:, plan.col_ids] = tp[:, plan.col_last]
+    np.maximum.accumulate(grid, axis=1, out=grid)
+    ap_columns = np.zeros((n_b, n_cols))
+    ap_columns[:, plan.col_ids] = grid[:, :n_r].mean(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(valid_cols, found / np.repeat(npig, n_t, axis=1), -1.0)
+    return BatchAccumulated(ap_columns=ap_columns.reshape(n_b, n_k, n_a, n_t),
+                            recall=recall.reshape(n_b, n_k, n_a, n_t), npig=npig.reshape(n_b, n_k, n_a))

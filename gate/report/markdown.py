@@ -113,7 +113,9 @@ def _backend_line(verdict: GateVerdict, status: sections.BackendStatus) -> str:
         parts.append(f"max disagreement with torch {100 * (worst.candidate or 0):.2f}% ({md_escape(worst.suite)})")
     latency = verdict.latency.backends.get(status.name)
     if latency and latency.latency_p50_ratio is not None:
-        parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (x{latency.latency_p50_ratio:.2f} vs baseline)")
+        interval = (f", 95% CI x{latency.p50_ratio_ci_low:.2f} to x{latency.p50_ratio_ci_high:.2f}"
+                    if latency.p50_ratio_ci_low is not None and latency.p50_ratio_ci_high is not None else "")
+        parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (x{latency.latency_p50_ratio:.2f} vs baseline{interval})")
     elif latency:  # a device pipeline's own report, with no baseline figure to divide by
         parts.append(f"p50 {latency.candidate_p50_ms:.1f} ms (reported by the device pipeline)")
     detail = "; ".join(parts) if parts else "ran"

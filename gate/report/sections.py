@@ -300,6 +300,8 @@ class LatencyRow:
     ratio_p50: float | None = None
     ratio_p99: float | None = None
     stages_p50: dict[str, float] = field(default_factory=dict)  # candidate's preprocess/inference/postprocess
+    ratio_p50_ci: tuple[float, float] | None = None  # the interval the latency rule judges
+    timing: str = ""  # pairs timed, why sampling stopped, when, reused or not
 
 
 def latency_rows(verdict: GateVerdict, evidence: VerdictEvidence) -> list[LatencyRow]:
@@ -316,10 +318,18 @@ def latency_rows(verdict: GateVerdict, evidence: VerdictEvidence) -> list[Latenc
         if figures is None:
             rows.append(LatencyRow(backend=name, status="not measured on both sides", stages_p50=stages))
             continue
+        interval = None
+        if figures.p50_ratio_ci_low is not None and figures.p50_ratio_ci_high is not None:
+            interval = (figures.p50_ratio_ci_low, figures.p50_ratio_ci_high)
+        timing = ""
+        if figures.pairs is not None:
+            timing = (f"{figures.pairs} pairs ({figures.stopped}); "
+                      + (f"reused timing of {figures.timed_at}" if figures.reused else f"timed {figures.timed_at}"))
         rows.append(LatencyRow(
             backend=name, status="ok", candidate_p50=figures.candidate_p50_ms, candidate_p99=figures.candidate_p99_ms,
             baseline_p50=figures.baseline_p50_ms, baseline_p99=figures.baseline_p99_ms,
             ratio_p50=figures.latency_p50_ratio, ratio_p99=figures.latency_p99_ratio, stages_p50=stages,
+            ratio_p50_ci=interval, timing=timing,
         ))
     return rows
 

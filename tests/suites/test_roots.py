@@ -39,14 +39,14 @@ def test_suites_are_found_and_listed_in_every_root(tiny_dataset, tmp_path, roots
         find_suite("in-second", suites=both)
 
 
-def test_relative_dataset_path_is_relative_to_the_spec_and_recorded_relative(tiny_dataset, tmp_path, roots):
+def test_relative_dataset_path_is_relative_to_the_spec_and_recorded_relative(tiny_dataset, tmp_path, roots, monkeypatch):
     spec_dir = tmp_path / "packs" / "specs"
     relative = os.path.relpath(tiny_dataset, spec_dir)
     spec = write_spec(spec_dir / "pack.yaml", spec_dict(tiny_dataset, name="rel-pack", transforms=[],
                                                         source={"dataset": relative}))
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
-    os.chdir(elsewhere)  # the working directory plays no part
+    monkeypatch.chdir(elsewhere)  # the working directory plays no part (restored after the test)
     report = build_suite(spec)
     manifest = json.loads(report.manifest_path.read_text())
     recorded = manifest["source"]["dataset"]
