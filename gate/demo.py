@@ -140,7 +140,11 @@ def run_demo(
     if drives is not None:
         log(f"      drive gate: {drives.outcome.upper()} ({drives.counts['fail']} failed, {drives.counts['warn']} "
             f"warnings); report {out / 'drives' / 'report.html'}")
-    log(f"done in {time.perf_counter() - started:.0f} s")
+    total = time.perf_counter() - started
+    log(f"done in {total:.0f} s")
+    from gate.stages import write_stage_times
+
+    write_stage_times({"total": total})  # for bench/gate_time.py, when $TSRGATE_STAGE_TIMES names a file
     return verdict, out
 
 

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("gate", "gate.errors"),  # the version string and the errors every layer raises
     ("gate.inputs",),  # the one reader of input files: exists -> parse JSON/YAML within bounds -> validate
     ("gate.storage", "gate.machine", "gate.locations"),  # atomic files and hashes; this machine; where things live
+    ("gate.stages",),  # wall time per stage of the gate's own work (bench/gate_time.py)
     ("gate.provenance",),  # versions, machine facts, commit, time: recorded beside every number
     ("gate.policy", "gate.history"),  # the policy schema and its judging; the history database
     ("gate.data",),  # COCO datasets, importers, the synthetic sign world

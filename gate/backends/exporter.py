@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gate.stages import stage
 from gate.backends.exports import (
     ExportRecord, ExportSettings, Int8ExportSettings, cache_folder, load_export_record, settings_for, settings_key,
     verify_export, write_export_record,
@@ -59,7 +60,9 @@ def ensure_export(
             return existing
     if out is not None and folder.exists() and any(folder.iterdir()) and not force:
         raise RefusedError("export folder exists and holds something else; pass --force to replace it", path=folder)
-    with staged_dir(folder, force=True) as staging:
+    if fmt == "int8":
+        source = ensure_export(model_dir, "onnx", settings.onnx)  # timed as the onnx export, not inside int8's
+    with staged_dir(folder, force=True) as staging, stage(f"export {fmt}"):
         if fmt == "onnx":
             from gate.backends.onnx_export import export_onnx
 
@@ -67,7 +70,6 @@ def ensure_export(
         else:
             from gate.backends.int8_export import export_int8
 
-            record = export_int8(model_dir, card, settings, staging, key,
-                                 source=ensure_export(model_dir, "onnx", settings.onnx))
+            record = export_int8(model_dir, card, settings, staging, key, source=source)
         write_export_record(record, staging)
     return load_export_record(folder)

@@ -17,6 +17,7 @@ from gate.policy import MetricComparison, apply_policy, default_policy_path, loa
 from gate.policy.evaluate import family_summary
 from gate.policy.scopes import check_rule_scopes
 from gate.provenance import output_timestamp
+from gate.stages import stage
 from gate.results.opened import ResultsFolder
 from gate.results.record import RunRecord
 from gate.results.verdict import (
@@ -91,12 +92,15 @@ def compare_results(
     suites, notes = check_compatible(cand_record, base_record)
 
     log(f"comparing {cand_record.model.name} with {base_record.model.name} on {len(suites)} suite(s)")
-    rows = accuracy_rows(policy, suites, cand, base)
+    with stage("bootstrap"):
+        rows = accuracy_rows(policy, suites, cand, base)
     rows += consistency_rows(suites, cand, base)
     rows += robustness_rows(suites, cand_record, base_record)
-    seq_rows, sequences = sequence_rows(policy, suites, cand, base, policy_path)
+    with stage("bootstrap drives"):
+        seq_rows, sequences = sequence_rows(policy, suites, cand, base, policy_path)
     rows += seq_rows
-    lat_rows, latency_info = latency_rows(cand, base, suites, latency, log, policy.defaults, retime=retime)
+    with stage("latency"):
+        lat_rows, latency_info = latency_rows(cand, base, suites, latency, log, policy.defaults, retime=retime)
     rows += lat_rows
     notes.extend(b.summary for b in cand_record.backends if not b.ok)
 

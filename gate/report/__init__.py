@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gate.stages import timed
+
 REPORT_HTML = "report.html"
 SUMMARY_MD = "summary.md"
 JUNIT_XML = "junit.xml"
 
 
+@timed("report")
 def write_verdict_reports(verdict, out_dir: str | Path, **options) -> dict[str, Path]:
     """Write report.html, summary.md and junit.xml into `out_dir` (atomically); returns format -> path.
 

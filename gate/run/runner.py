@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.stages import stage, timed
 from gate.backends.detections import Detections, detections_to_coco_results
 from gate.errors import GateError, InputError
 from gate.provenance import git_commit, library_versions, machine_info, utc_now
@@ -181,9 +182,11 @@ def _run_suite(run: _Run, name: str, backend, suite) -> None:
                 card_sha256=model.card_sha256, weights_sha256=model.weights_sha256,
                 model_file_sha256=description.model_sha256,
             )
-            dets = run.executor.predict(job, run.progress)
+            with stage(f"predict {name}"):
+                dets = run.executor.predict(job, run.progress)
             run.prediction_cache.put(key, dets)
-        evaluation, match_records = write_suite_detections(folder, suite, dets, model)
+        with stage("evaluate"):
+            evaluation, match_records = write_suite_detections(folder, suite, dets, model)
     except ShardFailedError:
         raise  # an infrastructure failure, not a property of this backend: no results folder
     except GateError as exc:
@@ -232,6 +235,7 @@ def _record_external(run: _Run, source) -> None:
                 f"{external.results_path})")
 
 
+@timed("parity")
 def _write_parity(run: _Run) -> str:
     """The preprocessing-parity probe over every loaded backend, against the reference form when it loaded."""
     from gate.backends.parity import check_preprocessing_parity, probe_images
@@ -242,6 +246,7 @@ def _write_parity(run: _Run) -> str:
     return PARITY_FILE
 
 
+@timed("run latency")
 def _write_latency(run: _Run) -> str:
     """Batch-1 latency of every loaded backend, measured here on real images of the first suite."""
     from gate.backends.latency import measure_latency
@@ -326,6 +331,7 @@ def export_options(backend: str, config: GateConfig) -> dict[str, Any]:
     return {} if settings is None else {"export_settings": settings}
 
 
+@timed("consistency")
 def _write_consistency(staging: Path, suites, config: GateConfig, detections, records, threshold,
                        reference_form: str = REFERENCE_BACKEND) -> dict[str, str]:
     """Every backend against the reference form on each suite: detection-level agreement and AP delta."""

@@ -43,6 +43,7 @@ from gate.suites.render import ResolvedStep, encode_png, image_seed, load_pixels
 from gate.suites.selection import sample_ids, select_candidates
 from gate.data.sequence import SequenceFrame, SequenceTable, build_sequence_table
 from gate.suites.source import Announce, SourceData, open_source, recorded_dataset_path
+from gate.stages import timed
 from gate.suites.spec import LoadedSpec, load_spec
 from gate.suites.taxonomy import EvaluationTaxonomy, resolve_taxonomy, source_category_table
 from gate.suites.transforms.registry import get_transform, transform_versions
@@ -212,6 +213,7 @@ def _merge_attributes(annotation: ManifestAnnotation, values: dict) -> None:
         annotation.attributes["occluded"] = max(float(prior), float(values["occluded_pasted"]))
 
 
+@timed("suite render")
 def render_plan(plan: SuitePlan, out_dir: Path, progress: Progress | None = None) -> list[ManifestImage]:
     """Render every planned image into `out_dir` (when the chain is not empty) and describe it."""
     dataset = plan.source.dataset

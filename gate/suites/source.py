@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.stages import timed
 from gate.data.dataset import DetectionDataset
 from gate.errors import InputError, IntegrityError, RefusedError
 from gate.storage import sha256_file
@@ -76,6 +77,7 @@ def world_location(source: SuiteSource, cache: Path) -> Path:
 Announce = Callable[[str], None]
 
 
+@timed("world generation")
 def ensure_world(source: SuiteSource, cache: Path, data: str | Path | None = None,
                  announce: Announce | None = None) -> Path:
     """The generated world for a synth source, generating it into the cache when it is not there yet."""
@@ -107,6 +109,7 @@ def drives_location(source: SuiteSource, cache: Path) -> Path:
     return cache / "drives" / f"drive-v{source.drives.version}-{key}"
 
 
+@timed("world generation")
 def ensure_drives(source: SuiteSource, cache: Path, data: str | Path | None = None,
                   announce: Announce | None = None) -> Path:
     """The generated drives of a drives source, generated into the cache when not there yet."""
