@@ -7,26 +7,7 @@ from pathlib import Path
 import click
 
 from gate.cli.options import baselines_dir_option, history_db_option, location_options, split_list, threads_option
-
-FORMATS = ("html", "md", "junit", "json")
-
-
-def load_report_source(source: Path):
-    """A verdict (file, or the folder `tsrgate compare --out` wrote), or a run results folder (returned as a Path)."""
-    from gate.compare import load_verdict
-    from gate.results.verdict import VERDICT_FILE
-    from gate.errors import InputError
-    from gate.results import RESULTS_INDEX
-    from gate.results.record import RUN_FILE
-
-    if source.is_dir():
-        if (source / VERDICT_FILE).is_file():
-            return load_verdict(source / VERDICT_FILE)
-        if (source / RUN_FILE).is_file() or (source / RESULTS_INDEX).is_file():
-            return source
-        raise InputError(f"neither a verdict folder (no {VERDICT_FILE}) nor a results folder (no {RUN_FILE})",
-                         path=source)
-    return load_verdict(source)
+from gate.report.formats import FORMATS
 
 
 def _with_locations(command):
@@ -42,57 +23,13 @@ def _with_locations(command):
 @_with_locations
 def report(source, fmt, out, gallery_per_kind, cache, suites_dir, data, history_db) -> None:
     """Write the report of SOURCE (a verdict.json, the folder `tsrgate compare --out` wrote, or a run results folder)."""
+    from gate.report.formats import render_report
     from gate.storage import atomic_write_text
 
-    loaded = load_report_source(source)
-    if isinstance(loaded, Path):
-        text = _results_report(loaded, fmt)
-        described = f"results of {loaded}"
-    else:
-        text = _verdict_report(loaded, fmt, cache=cache, suites_dir=suites_dir, data=data, history_db=history_db,
-                               gallery_per_kind=gallery_per_kind)
-        described = f"a {loaded.outcome} verdict"
+    text, described = render_report(source, fmt, cache=cache, suites_dir=suites_dir, data=data,
+                                    history_db=history_db, gallery_per_kind=gallery_per_kind)
     atomic_write_text(out, text)
     click.echo(f"{fmt} report of {described} written to {out}")
-
-
-def _verdict_report(verdict, fmt: str, **options) -> str:
-    from gate.storage import dump_json
-
-    if fmt == "html":
-        from gate.report.html import render_html
-
-        return render_html(verdict, **options)
-    if fmt == "md":
-        from gate.report.markdown import render_markdown
-
-        return render_markdown(verdict)
-    if fmt == "junit":
-        from gate.report.junit import render_junit
-
-        return render_junit(verdict)
-    return dump_json(verdict.model_dump(mode="json"))
-
-
-def _results_report(folder: Path, fmt: str) -> str:
-    """A single run's report (no comparison): HTML, Markdown table, or its run record as JSON."""
-    from gate.errors import InputError
-    from gate.storage import dump_json
-
-    if fmt == "junit":
-        raise InputError("JUnit reports judge rules, which needs a verdict: run "
-                         f"`tsrgate compare {folder} BASELINE --out DIR` (it writes junit.xml)", path=folder)
-    if fmt == "html":
-        from gate.report.run_report import render_run_html
-
-        return render_run_html(folder)
-    if fmt == "md":
-        from gate.report.run_report import render_run_markdown
-
-        return render_run_markdown(folder)
-    from gate.report.run_report import open_results
-
-    return dump_json(open_results(folder).record.model_dump(mode="json"))
 
 
 @click.command()
