@@ -265,62 +265,82 @@ def _recall_reached(tp: np.ndarray, npig: np.ndarray) -> np.ndarray:
     return reached
 
 
+def _accumulate_weightings(plan: AccumulationPlan, w: np.ndarray, all_max_dets: bool):
+    """The shared core of `accumulate` and `accumulate_batch`, for weightings w (B, I).
+
+    Returns (grid, found, npig): the interpolated precision (B, R, L) of the L columns that have events
+    (`plan.col_ids`; every other column's is all zeros), true positives found per max-dets (B, M,
+    columns; only the largest unless `all_max_dets`) and counted ground truth (B, K * A). Every figure
+    of one weighting comes from the same operations whatever B is, so a batch gives the same bits."""
+    # Counts are integers (exact; integer running sums are several times faster than float ones),
+    # int32 when they cannot overflow (less memory traffic), else int64.
+    w = np.asarray(w, dtype=np.int64)
+    small = (plan.e_col.shape[0] + plan.p_image.shape[0]) * max(int(w.max(initial=0)), 1) < 2**31 - 1
+    count = np.int32 if small else np.int64
+    w = w.astype(count)
+    n_b = w.shape[0]
+    n_r = RECALL_THRESHOLDS.shape[0]
+    n_cols = plan.num_classes * plan.num_areas * plan.num_thresholds
+    n_e, n_live = plan.e_col.shape[0], plan.col_ids.shape[0]
+
+    npig = np.rint((plan.gt_counts @ w.T).T).astype(np.int64)  # (B, K * A)
+    # grid[b, u, c]: best precision in live column c among points reaching exactly n_r - u recall thresholds
+    grid = np.zeros((n_b, n_r + 1, n_live))
+    found = np.zeros((n_b, len(plan.max_dets), n_cols), np.int64)
+    if n_e:
+        lens = plan.col_lens
+        cum_inside = np.zeros((n_b, plan.p_image.shape[0] + 1), count)
+        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), axis=1, out=cum_inside[:, 1:], dtype=count)
+        slot_cin = cum_inside[:, plan.d_cin]
+        cin = slot_cin[:, plan.e_det] - np.repeat(cum_inside[:, plan.col_cin_lo], lens, axis=1)
+        we = _weights(w, plan.d_image, plan.d_copy, plan.expanded)[:, plan.e_det]
+        tpw = we * plan.e_tp
+        ctp = np.cumsum(tpw, axis=1, dtype=count)
+        tp = ctp - np.repeat(ctp[:, plan.col_starts] - tpw[:, plan.col_starts], lens, axis=1)
+        inw = we * plan.e_inside
+        cmatched = np.cumsum(inw, axis=1, dtype=count)
+        fp = cin - (cmatched - np.repeat(cmatched[:, plan.col_starts] - inw[:, plan.col_starts], lens, axis=1))
+        pr = tp / (fp + tp + _EPS)
+        pr *= tpw > 0  # only true positives present in this weighting are points
+        npig_e = np.repeat(np.maximum(npig[:, plan.col_class_area], 1), lens, axis=1)  # no-gt columns masked later
+        reached = _recall_reached(tp.reshape(-1), npig_e.reshape(-1)).reshape(n_b, n_e)
+        live = np.repeat(np.arange(n_live, dtype=np.int64), lens)  # each event's column among the live ones
+        key = (n_r - reached) * n_live + live + (np.arange(n_b, dtype=np.int64) * ((n_r + 1) * n_live))[:, None]
+        np.maximum.at(grid.reshape(-1), key.reshape(-1), pr.reshape(-1))
+        if all_max_dets:
+            for m, mask in enumerate(plan.e_rank_masks):
+                found[:, m, plan.col_ids] = np.add.reduceat(we * mask, plan.col_starts, axis=1)
+        found[:, -1, plan.col_ids] = tp[:, plan.col_last]
+    # Interpolated precision at threshold j: the best precision among points reaching more than j
+    # thresholds, i.e. a running maximum down the grid's rows.
+    np.maximum.accumulate(grid, axis=1, out=grid)
+    return grid[:, :n_r], found, npig
+
+
+def _recall(plan: AccumulationPlan, found: np.ndarray, npig: np.ndarray) -> np.ndarray:
+    """found / counted ground truth, -1 where a class has none (pycocotools' convention)."""
+    valid_cols = np.repeat(npig > 0, plan.num_thresholds, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid_cols[..., None, :], found / np.repeat(npig, plan.num_thresholds, axis=-1)[..., None, :],
+                        -1.0)
+
+
 def accumulate(plan: AccumulationPlan, image_weights: np.ndarray, all_max_dets: bool = True) -> Accumulated:
     """Precision and recall as pycocotools would compute them with each image repeated `weight` times.
 
     `all_max_dets=False` computes recall for the largest max-dets only (the others are left at -1).
     """
-    # Counts are integers (exact; integer running sums are several times faster than float ones),
-    # int32 when they cannot overflow (less memory traffic), else int64.
-    w = np.asarray(image_weights, dtype=np.int64)
-    small = (plan.e_col.shape[0] + plan.p_image.shape[0]) * max(int(w.max(initial=0)), 1) < 2**31 - 1
-    count = np.int32 if small else np.int64
-    w = w.astype(count)
     n_k, n_a, n_t = plan.num_classes, plan.num_areas, plan.num_thresholds
     n_r = RECALL_THRESHOLDS.shape[0]
-    n_cols = n_k * n_a * n_t
-    n_e = plan.e_col.shape[0]
-
-    npig = np.rint(plan.gt_counts @ w).astype(np.int64)  # (K * A,)
-    valid = npig > 0
-    valid_cols = np.repeat(valid, n_t)  # columns ordered (k, a, t)
-    # grid[u, c]: best precision in column c among points reaching exactly n_r - u recall thresholds
-    grid = np.zeros((n_r + 1, n_cols))
-    found = np.zeros((len(plan.max_dets), n_cols), np.int64)
-    if n_e:
-        lens = plan.col_lens
-        cum_inside = np.zeros(plan.p_image.shape[0] + 1, count)
-        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), out=cum_inside[1:], dtype=count)
-        slot_cin = cum_inside[plan.d_cin]
-        cin = slot_cin[plan.e_det] - np.repeat(cum_inside[plan.col_cin_lo], lens)
-        we = _weights(w, plan.d_image, plan.d_copy, plan.expanded)[plan.e_det]
-        tpw = we * plan.e_tp
-        ctp = np.cumsum(tpw, dtype=count)
-        tp = ctp - np.repeat(ctp[plan.col_starts] - tpw[plan.col_starts], lens)
-        inw = we * plan.e_inside
-        cmatched = np.cumsum(inw, dtype=count)
-        fp = cin - (cmatched - np.repeat(cmatched[plan.col_starts] - inw[plan.col_starts], lens))
-        pr = tp / (fp + tp + _EPS)
-        pr *= tpw > 0  # only true positives present in this weighting are points
-        npig_e = np.repeat(np.maximum(npig[plan.col_class_area], 1), lens)  # no-gt columns masked below
-        key = (n_r - _recall_reached(tp, npig_e)) * n_cols + plan.e_col
-        np.maximum.at(grid.reshape(-1), key, pr)
-        if all_max_dets:
-            for m, mask in enumerate(plan.e_rank_masks):
-                found[m, plan.col_ids] = np.add.reduceat(we * mask, plan.col_starts)
-        found[-1, plan.col_ids] = tp[plan.col_last]
-    # Interpolated precision at threshold j: the best precision among points reaching more than j
-    # thresholds, i.e. a running maximum down the grid's rows (row by row: vectorised over columns).
-    for u in range(1, n_r):
-        np.maximum(grid[u - 1], grid[u], out=grid[u])
-    grid = grid[:n_r]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(valid_cols[None, :], found / np.repeat(npig, n_t)[None, :], -1.0)
+    live_grid, found, npig = _accumulate_weightings(plan, np.asarray(image_weights)[None, :], all_max_dets)
+    grid = np.zeros((n_r, n_k * n_a * n_t))
+    grid[:, plan.col_ids] = live_grid[0]
+    recall = _recall(plan, found[0], npig[0])
     if not all_max_dets:
         recall[:-1] = -1.0
     recall = recall.reshape(len(plan.max_dets), n_k, n_a, n_t).transpose(1, 2, 3, 0)
     ap_columns = grid.mean(axis=0).reshape(n_k, n_a, n_t)
-    return Accumulated(grid=grid, recall=recall, npig=npig.reshape(n_k, n_a), ap_columns=ap_columns)
+    return Accumulated(grid=grid, recall=recall, npig=npig[0].reshape(n_k, n_a), ap_columns=ap_columns)
 
 
 def coco_summary(acc: Accumulated, area_all: int, area_small: int, area_medium: int, area_large: int,
@@ -362,53 +382,13 @@ class BatchAccumulated:
 
 
 def accumulate_batch(plan: AccumulationPlan, image_weights: np.ndarray) -> BatchAccumulated:
-    """`accumulate` for a batch of weightings (B, I), vectorised over the batch.
-
-    Element for element it performs the same floating-point operations in the same order as
-    `accumulate` (integer running sums, one division per point, maxima, then the same sums down the
-    recall thresholds), so the bootstrap's numbers do not depend on the batch size
-    (tests/eval/test_bootstrap_batch.py pins that). The precision grid holds only the columns that
-    have events: an empty column's interpolated precision is all zeros, so its AP is exactly 0."""
-    w = np.asarray(image_weights, dtype=np.int64)
-    n_b = w.shape[0]
-    small = (plan.e_col.shape[0] + plan.p_image.shape[0]) * max(int(w.max(initial=0)), 1) < 2**31 - 1
-    count = np.int32 if small else np.int64
-    w = w.astype(count)
+    """`accumulate(w, all_max_dets=False)` for a batch of weightings (B, I), vectorised over the batch:
+    the same numbers, bit for bit (tests/eval/test_bootstrap_batch.py), as one call per weighting."""
     n_k, n_a, n_t = plan.num_classes, plan.num_areas, plan.num_thresholds
-    n_r = RECALL_THRESHOLDS.shape[0]
-    n_cols = n_k * n_a * n_t
-    n_e = plan.e_col.shape[0]
-    n_live = plan.col_ids.shape[0]
-
-    npig = np.rint((plan.gt_counts @ w.T).T).astype(np.int64)  # (B, K * A)
-    valid_cols = np.repeat(npig > 0, n_t, axis=1)
-    grid = np.zeros((n_b, n_r + 1, n_live))  # columns: plan.col_ids
-    found = np.zeros((n_b, n_cols), np.int64)
-    if n_e:
-        lens = plan.col_lens
-        cum_inside = np.zeros((n_b, plan.p_image.shape[0] + 1), count)
-        np.cumsum(_weights(w, plan.p_image, plan.p_copy, plan.expanded), axis=1, out=cum_inside[:, 1:], dtype=count)
-        slot_cin = cum_inside[:, plan.d_cin]
-        cin = slot_cin[:, plan.e_det] - np.repeat(cum_inside[:, plan.col_cin_lo], lens, axis=1)
-        we = _weights(w, plan.d_image, plan.d_copy, plan.expanded)[:, plan.e_det]
-        tpw = we * plan.e_tp
-        ctp = np.cumsum(tpw, axis=1, dtype=count)
-        tp = ctp - np.repeat(ctp[:, plan.col_starts] - tpw[:, plan.col_starts], lens, axis=1)
-        inw = we * plan.e_inside
-        cmatched = np.cumsum(inw, axis=1, dtype=count)
-        fp = cin - (cmatched - np.repeat(cmatched[:, plan.col_starts] - inw[:, plan.col_starts], lens, axis=1))
-        pr = tp / (fp + tp + _EPS)
-        pr *= tpw > 0
-        npig_e = np.repeat(np.maximum(npig[:, plan.col_class_area], 1), lens, axis=1)
-        reached = _recall_reached(tp.reshape(-1), npig_e.reshape(-1)).reshape(n_b, n_e)
-        live = np.repeat(np.arange(n_live, dtype=np.int64), lens)  # each event's column among the live ones
-        key = (n_r - reached) * n_live + live + (np.arange(n_b, dtype=np.int64) * ((n_r + 1) * n_live))[:, None]
-        np.maximum.at(grid.reshape(-1), key.reshape(-1), pr.reshape(-1))
-        found[:, plan.col_ids] = tp[:, plan.col_last]
-    np.maximum.accumulate(grid, axis=1, out=grid)
-    ap_columns = np.zeros((n_b, n_cols))
-    ap_columns[:, plan.col_ids] = grid[:, :n_r].mean(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(valid_cols, found / np.repeat(npig, n_t, axis=1), -1.0)
+    live_grid, found, npig = _accumulate_weightings(plan, image_weights, all_max_dets=False)
+    n_b = live_grid.shape[0]
+    ap_columns = np.zeros((n_b, n_k * n_a * n_t))
+    ap_columns[:, plan.col_ids] = live_grid.mean(axis=1)
+    recall = _recall(plan, found[:, -1:], npig)[:, 0]
     return BatchAccumulated(ap_columns=ap_columns.reshape(n_b, n_k, n_a, n_t),
                             recall=recall.reshape(n_b, n_k, n_a, n_t), npig=npig.reshape(n_b, n_k, n_a))
