@@ -268,7 +268,7 @@ def _recall_reached(tp: np.ndarray, npig: np.ndarray) -> np.ndarray:
 def _accumulate_weightings(plan: AccumulationPlan, w: np.ndarray, all_max_dets: bool):
     """The shared core of `accumulate` and `accumulate_batch`, for weightings w (B, I).
 
-    Returns (grid, found, npig): the interpolated precision (B, R, L) of the L columns that have events
+    Returns (grid, found, npig): the interpolated precision (R, B, L) of the L columns that have events
     (`plan.col_ids`; every other column's is all zeros), true positives found per max-dets (B, M,
     columns; only the largest unless `all_max_dets`) and counted ground truth (B, K * A). Every figure
     of one weighting comes from the same operations whatever B is, so a batch gives the same bits."""
@@ -284,8 +284,9 @@ def _accumulate_weightings(plan: AccumulationPlan, w: np.ndarray, all_max_dets: 
     n_e, n_live = plan.e_col.shape[0], plan.col_ids.shape[0]
 
     npig = np.rint((plan.gt_counts @ w.T).T).astype(np.int64)  # (B, K * A)
-    # grid[b, u, c]: best precision in live column c among points reaching exactly n_r - u recall thresholds
-    grid = np.zeros((n_b, n_r + 1, n_live))
+    # grid[u, b, c]: best precision in live column c among points reaching exactly n_r - u recall thresholds
+    # (rows outermost, so each step of the running maximum below is one contiguous block)
+    grid = np.zeros((n_r + 1, n_b, n_live))
     found = np.zeros((n_b, len(plan.max_dets), n_cols), np.int64)
     if n_e:
         lens = plan.col_lens
@@ -305,16 +306,17 @@ def _accumulate_weightings(plan: AccumulationPlan, w: np.ndarray, all_max_dets: 
         npig_e = np.repeat(np.maximum(npig[:, plan.col_class_area], 1), lens, axis=1)  # no-gt columns masked later
         reached = _recall_reached(tp.reshape(-1), npig_e.reshape(-1)).reshape(n_b, n_e)
         live = np.repeat(np.arange(n_live, dtype=np.int64), lens)  # each event's column among the live ones
-        key = (n_r - reached) * n_live + live + (np.arange(n_b, dtype=np.int64) * ((n_r + 1) * n_live))[:, None]
+        key = (n_r - reached) * (n_b * n_live) + (np.arange(n_b, dtype=np.int64) * n_live)[:, None] + live
         np.maximum.at(grid.reshape(-1), key.reshape(-1), pr.reshape(-1))
         if all_max_dets:
             for m, mask in enumerate(plan.e_rank_masks):
                 found[:, m, plan.col_ids] = np.add.reduceat(we * mask, plan.col_starts, axis=1)
         found[:, -1, plan.col_ids] = tp[:, plan.col_last]
     # Interpolated precision at threshold j: the best precision among points reaching more than j
-    # thresholds, i.e. a running maximum down the grid's rows.
-    np.maximum.accumulate(grid, axis=1, out=grid)
-    return grid[:, :n_r], found, npig
+    # thresholds, i.e. a running maximum down the grid's rows (row by row: vectorised over the rest).
+    for u in range(1, n_r):
+        np.maximum(grid[u - 1], grid[u], out=grid[u])
+    return grid[:n_r], found, npig
 
 
 def _recall(plan: AccumulationPlan, found: np.ndarray, npig: np.ndarray) -> np.ndarray:
@@ -334,7 +336,7 @@ def accumulate(plan: AccumulationPlan, image_weights: np.ndarray, all_max_dets: 
     n_r = RECALL_THRESHOLDS.shape[0]
     live_grid, found, npig = _accumulate_weightings(plan, np.asarray(image_weights)[None, :], all_max_dets)
     grid = np.zeros((n_r, n_k * n_a * n_t))
-    grid[:, plan.col_ids] = live_grid[0]
+    grid[:, plan.col_ids] = live_grid[:, 0]
     recall = _recall(plan, found[0], npig[0])
     if not all_max_dets:
         recall[:-1] = -1.0
@@ -386,9 +388,9 @@ def accumulate_batch(plan: AccumulationPlan, image_weights: np.ndarray) -> Batch
     the same numbers, bit for bit (tests/eval/test_bootstrap_batch.py), as one call per weighting."""
     n_k, n_a, n_t = plan.num_classes, plan.num_areas, plan.num_thresholds
     live_grid, found, npig = _accumulate_weightings(plan, image_weights, all_max_dets=False)
-    n_b = live_grid.shape[0]
+    n_b = live_grid.shape[1]
     ap_columns = np.zeros((n_b, n_k * n_a * n_t))
-    ap_columns[:, plan.col_ids] = live_grid.mean(axis=1)
+    ap_columns[:, plan.col_ids] = live_grid.mean(axis=0)
     recall = _recall(plan, found[:, -1:], npig)[:, 0]
     return BatchAccumulated(ap_columns=ap_columns.reshape(n_b, n_k, n_a, n_t),
                             recall=recall.reshape(n_b, n_k, n_a, n_t), npig=npig.reshape(n_b, n_k, n_a))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gate.stages import stage, timed
 from gate.data.coco import CocoDataset
 from gate.data.dataset import IMAGES_DIR, LoadedImage
 from gate.errors import InputError, IntegrityError
@@ -115,18 +116,21 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
             path = source.dataset.root / IMAGES_DIR / entry.source_file
             if not path.is_file():
                 raise InputError("source image not found (the suite's dataset folder is incomplete)", path=path)
-            if verify and sha256_file(path) != entry.source_sha256 and \
-                    pixels_sha256(load_pixels(path)) != entry.pixels_sha256:
+            with stage("suite verify"):
+                differs = verify and sha256_file(path) != entry.source_sha256 and \
+                    pixels_sha256(load_pixels(path)) != entry.pixels_sha256
+            if differs:
                 raise IntegrityError("source image differs from the one the suite was built from", path=path)
         else:
             path = render_folder / entry.rendered_file
             if not path.is_file():
-                pixels = render_entry(entry, manifest, source, manifest_path)
+                with stage("suite render"):
+                    pixels = render_entry(entry, manifest, source, manifest_path)
                 if pixels_sha256(pixels) != entry.pixels_sha256:
                     raise IntegrityError(f"re-rendering image {entry.id} does not reproduce the manifest's pixels "
                                          "(a generator or library changed)", path=path)
                 atomic_write_bytes(path, encode_png(pixels))
-            elif verify and pixels_sha256(load_pixels(path)) != entry.pixels_sha256:
+            elif verify and _rendered_differs(path, entry.pixels_sha256):
                 raise IntegrityError("rendered image does not match the manifest (changed on disk); delete it to "
                                      "have it re-rendered, or run `tsrgate suite verify`", path=path)
         paths[entry.id] = path
@@ -135,6 +139,11 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
         name=manifest.name, version=manifest.version, manifest=manifest, manifest_path=manifest_path,
         manifest_sha256=sha256_file(manifest_path), coco=manifest.to_coco(names), image_paths=paths,
     )
+
+
+@timed("suite verify")
+def _rendered_differs(path: Path, pixels_sha256_expected: str) -> bool:
+    return pixels_sha256(load_pixels(path)) != pixels_sha256_expected
 
 
 def category_table(suite: ResolvedSuite, class_names: Sequence[str]) -> dict[int, int]:
