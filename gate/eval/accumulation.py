@@ -306,8 +306,11 @@ def _accumulate_weightings(plan: AccumulationPlan, w: np.ndarray, all_max_dets: 
         npig_e = np.repeat(np.maximum(npig[:, plan.col_class_area], 1), lens, axis=1)  # no-gt columns masked later
         reached = _recall_reached(tp.reshape(-1), npig_e.reshape(-1)).reshape(n_b, n_e)
         live = np.repeat(np.arange(n_live, dtype=np.int64), lens)  # each event's column among the live ones
-        key = (n_r - reached) * (n_b * n_live) + (np.arange(n_b, dtype=np.int64) * n_live)[:, None] + live
-        np.maximum.at(grid.reshape(-1), key.reshape(-1), pr.reshape(-1))
+        key = ((n_r - reached) * (n_b * n_live) + (np.arange(n_b, dtype=np.int64) * n_live)[:, None] + live).reshape(-1)
+        # Along a column the recall reached never falls, so the events of one grid cell are adjacent:
+        # the best precision per cell is a maximum over runs (exactly what maximum.at would find).
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        grid.reshape(-1)[key[starts]] = np.maximum.reduceat(pr.reshape(-1), starts)
         if all_max_dets:
             for m, mask in enumerate(plan.e_rank_masks):
                 found[:, m, plan.col_ids] = np.add.reduceat(we * mask, plan.col_starts, axis=1)
