@@ -18,7 +18,7 @@ from gate.stages import stage, timed
 from gate.data.coco import CocoDataset
 from gate.data.dataset import IMAGES_DIR, LoadedImage
 from gate.errors import InputError, IntegrityError
-from gate.storage import atomic_write_bytes, sha256_file
+from gate.storage import atomic_write_bytes, sha256_bytes, sha256_file
 from gate import locations
 from gate.suites.catalog import find_suite
 from gate.suites.manifest import MANIFEST_FILE, SPEC_FILE, ManifestImage, SuiteManifest, load_manifest, pixels_sha256
@@ -111,6 +111,7 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
         announce(f"rendering {missing} missing images of {manifest.name} v{manifest.version} into {render_folder}")
     paths: dict[int, Path] = {}
     names: dict[int, str] = {}
+    checked = VerifiedRenders(render_folder) if verify else None
     for entry in manifest.images:
         if entry.rendered_file is None:
             path = source.dataset.root / IMAGES_DIR / entry.source_file
@@ -129,21 +130,70 @@ def open_suite(name_or_path: str | Path, version: str | None = None, cache: str 
                 if pixels_sha256(pixels) != entry.pixels_sha256:
                     raise IntegrityError(f"re-rendering image {entry.id} does not reproduce the manifest's pixels "
                                          "(a generator or library changed)", path=path)
-                atomic_write_bytes(path, encode_png(pixels))
-            elif verify and _rendered_differs(path, entry.pixels_sha256):
+                encoded = encode_png(pixels)
+                atomic_write_bytes(path, encoded)
+                if checked is not None:
+                    checked.remember(entry.rendered_file, sha256_bytes(encoded), entry.pixels_sha256)
+            elif checked is not None and not checked.matches(path, entry.rendered_file, entry.pixels_sha256):
                 raise IntegrityError("rendered image does not match the manifest (changed on disk); delete it to "
                                      "have it re-rendered, or run `tsrgate suite verify`", path=path)
         paths[entry.id] = path
         names[entry.id] = path.name
+    if checked is not None:
+        checked.save()
     return ResolvedSuite(
         name=manifest.name, version=manifest.version, manifest=manifest, manifest_path=manifest_path,
         manifest_sha256=sha256_file(manifest_path), coco=manifest.to_coco(names), image_paths=paths,
     )
 
 
-@timed("suite verify")
-def _rendered_differs(path: Path, pixels_sha256_expected: str) -> bool:
-    return pixels_sha256(load_pixels(path)) != pixels_sha256_expected
+class VerifiedRenders:
+    """Which rendered files were already decoded and found to hold the manifest's pixels, by file hash.
+
+    Checking a rendered image means decoding it and hashing its pixels; a warm gate does that for every
+    image of every suite. The render folder keeps `verified-renders.json`: rendered file -> (sha256 of
+    the file's bytes, sha256 of its pixels) as last decoded. A file whose bytes hash the same as then
+    holds the same pixels, so only the byte hash is recomputed; any change to the file's bytes sends it
+    back through the full decode. The record is a cache, never trusted for a file it does not match."""
+
+    FILE = "verified-renders.json"
+
+    def __init__(self, folder: Path):
+        from gate.inputs import read_structured
+
+        self.path = folder / self.FILE
+        self.known: dict[str, list[str]] = {}
+        self.changed = False
+        if self.path.is_file():
+            try:
+                loaded = read_structured(self.path)
+            except InputError:
+                loaded = None  # a damaged record only costs a full check
+            if isinstance(loaded, dict):
+                self.known = {k: v for k, v in loaded.items() if isinstance(v, list) and len(v) == 2}
+
+    @timed("suite verify")
+    def matches(self, path: Path, name: str, pixels_sha256_expected: str) -> bool:
+        file_sha = sha256_file(path)
+        if self.known.get(name) == [file_sha, pixels_sha256_expected]:
+            return True
+        if pixels_sha256(load_pixels(path)) != pixels_sha256_expected:
+            return False
+        self.remember(name, file_sha, pixels_sha256_expected)
+        return True
+
+    def remember(self, name: str, file_sha: str, pixels_sha: str) -> None:
+        self.known[name] = [file_sha, pixels_sha]
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed:
+            from gate.storage import atomic_write_json
+
+            try:
+                atomic_write_json(self.path, dict(sorted(self.known.items())))
+            except (OSError, InputError):
+                pass  # a read-only cache: the next check decodes again, nothing is wrong
 
 
 def category_table(suite: ResolvedSuite, class_names: Sequence[str]) -> dict[int, int]:

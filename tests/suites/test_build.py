@@ -159,6 +159,29 @@ def test_open_suite_refuses_a_changed_rendered_image(make_spec, roots):
     assert info.value.path == str(target)
 
 
+def test_a_verified_render_is_rechecked_when_its_bytes_change(make_spec, roots):
+    """The record of verified renders skips the decode only for the very bytes it decoded."""
+    from PIL import Image
+
+    from gate.suites.resolved import VerifiedRenders
+
+    report = build_suite(make_spec())
+    open_suite("tiny-night")  # decodes every render once and records it
+    record = json.loads((report.render_dir / VerifiedRenders.FILE).read_text())
+    assert "0000007.png" in record
+    target = report.render_dir / "0000007.png"
+    pixels = load_pixels(target).copy()
+    # Same pixels, other bytes (another compression level): decoded again, found equal, accepted.
+    Image.fromarray(pixels).save(target, compress_level=1)
+    open_suite("tiny-night")
+    assert json.loads((report.render_dir / VerifiedRenders.FILE).read_text())["0000007.png"] != record["0000007.png"]
+    # Other pixels: refused although the image was verified before.
+    pixels[5, 5, 0] ^= 1
+    Image.fromarray(pixels).save(target)
+    with pytest.raises(IntegrityError, match="does not match the manifest"):
+        open_suite("tiny-night")
+
+
 def test_open_suite_refuses_a_hand_edited_manifest(make_spec, roots):
     report = build_suite(make_spec())
     data = json.loads(report.manifest_path.read_text())
