@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from gate import __version__
+from gate.results.backend import REFERENCE_BACKEND
 from gate.policy import GATE_METRICS
 from gate.report import sections
 from gate.report.evidence import VerdictEvidence
@@ -16,14 +17,15 @@ from gate.results.verdict import GateVerdict
 KIND_TITLES = {"missed": "missed", "new_confusion": "new confusions", "new_false_positive": "new false positives"}
 
 
-def _pr_panels(verdict: GateVerdict, evidence: VerdictEvidence, worst: sections.WorstClass | None):
+def _pr_panels(verdict: GateVerdict, evidence: VerdictEvidence, worst: sections.WorstClass | None,
+               backend: str = REFERENCE_BACKEND):
     """Overall PR panels per suite, the worst class's panel, and a note for what could not be drawn."""
     cand, base = evidence.candidate, evidence.baseline
     if not cand.available or not base.available:
         return [], None, "PR curves need both results folders: " + "; ".join(evidence.problems)
     overall, missing = [], []
     for suite in verdict.suites:
-        c, b = cand.evaluation(suite), base.evaluation(suite)
+        c, b = cand.evaluation(suite, backend), base.evaluation(suite, backend)
         if c is None or b is None:
             missing.append(suite)
             continue
@@ -32,7 +34,7 @@ def _pr_panels(verdict: GateVerdict, evidence: VerdictEvidence, worst: sections.
                                baseline_ap=b.summary.get("ap50")))
     worst_panel = None
     if worst is not None:
-        c, b = cand.evaluation(worst.suite), base.evaluation(worst.suite)
+        c, b = cand.evaluation(worst.suite, backend), base.evaluation(worst.suite, backend)
         if c is not None and b is not None:
             cc = next((p for p in c.pr_curves.per_class if p.name == worst.class_name), None)
             bc = next((p for p in b.pr_curves.per_class if p.name == worst.class_name), None)
@@ -41,7 +43,7 @@ def _pr_panels(verdict: GateVerdict, evidence: VerdictEvidence, worst: sections.
                                       candidate=cc.precision_iou50, baseline=bc.precision_iou50,
                                       candidate_ap=c.class_metrics(worst.class_name).ap50,
                                       baseline_ap=b.class_metrics(worst.class_name).ap50)
-    note = f"no torch evaluation on both sides for: {', '.join(missing)}" if missing else ""
+    note = f"no {backend} evaluation on both sides for: {', '.join(missing)}" if missing else ""
     return overall, worst_panel, note
 
 
@@ -54,12 +56,13 @@ def latency_bars(rows: list[sections.LatencyRow]) -> list[LatencyBar]:
 def verdict_context(view: ReportView) -> dict:
     """What the report template shows: the view's pieces, with their plots drawn."""
     verdict = view.verdict
-    classes, suites, cells = sections.heatmap_data(verdict)
-    overall, worst_panel, pr_note = _pr_panels(verdict, view.evidence, view.worst)
+    classes, suites, cells = sections.heatmap_data(verdict, backend=view.backend)
+    overall, worst_panel, pr_note = _pr_panels(verdict, view.evidence, view.worst, view.backend)
     bars = latency_bars(view.latency)
     trend = view.trend
     return {
         "v": verdict,
+        "backend": view.backend,
         "banner_label": sections.OUTCOME_LABELS[verdict.outcome],
         "evidence_problems": view.evidence.problems,
         "directions": {name: metric.higher_is_better for name, metric in GATE_METRICS.items()},

@@ -222,6 +222,18 @@ class BackendStatus:
         return f"{self.name}: {self.status} ({self.reason or 'no reason recorded'})"
 
 
+def report_backend(verdict: GateVerdict) -> str:
+    """The deployment form the per-class sections (heatmap, PR curves, sizes, TIDE, confusions, gallery,
+    trend) show: torch when both sides ran it, else the first form both sides ran (an ONNX-only model
+    such as a YOLO export is shown on onnx, not as empty torch sections)."""
+    ran = [{b.name for b in side.backends if b.status == "ok"} for side in (verdict.candidate, verdict.baseline)]
+    both = ran[0] & ran[1]
+    if REFERENCE_BACKEND in both or not both:
+        return REFERENCE_BACKEND
+    order = [b.name for b in verdict.candidate.backends]
+    return next(name for name in order if name in both)
+
+
 def backend_statuses(verdict: GateVerdict) -> list[BackendStatus]:
     out = []
     for b in verdict.candidate.backends:

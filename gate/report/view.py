@@ -45,8 +45,9 @@ class ReportView:
         self.min_support = sections.min_support(verdict)
         self.backends = sections.backend_statuses(verdict)
         self.regressions = sections.top_regressions(verdict, count=10)  # the HTML shows 10, Markdown the first 3
-        self.worst = sections.worst_class(verdict)
-        self.sizes = sections.size_rows(verdict)
+        self.backend = sections.report_backend(verdict)  # the form the per-class sections show
+        self.worst = sections.worst_class(verdict, self.backend)
+        self.sizes = sections.size_rows(verdict, self.backend)
 
     @classmethod
     def of(cls, source: GateVerdict | ReportView, **options) -> ReportView:
@@ -59,11 +60,11 @@ class ReportView:
 
     @cached_property
     def tide(self) -> list[sections.TideRow]:
-        return sections.tide_rows(self.verdict, self.evidence)
+        return sections.tide_rows(self.verdict, self.evidence, self.backend)
 
     @cached_property
     def confusions(self) -> list[sections.ConfusionRow]:
-        return sections.worse_confusions(self.verdict, self.evidence)
+        return sections.worse_confusions(self.verdict, self.evidence, self.backend)
 
     @cached_property
     def backend_ap(self) -> dict[str, dict[str, sections.BackendApCell]]:
@@ -92,7 +93,7 @@ class ReportView:
     def gallery(self):
         from gate.report.gallery import build_gallery
 
-        return build_gallery(self.evidence, per_kind=self.gallery_per_kind, cache=self.cache,
+        return build_gallery(self.evidence, per_kind=self.gallery_per_kind, backend=self.backend, cache=self.cache,
                              suites_dir=self.suites_dir, data=self.data)
 
     @cached_property
@@ -100,4 +101,4 @@ class ReportView:
         from gate.report.history import model_history
 
         names = sorted({self.verdict.candidate.model.name, self.verdict.baseline.model.name})
-        return model_history(names, self.history_db)
+        return model_history(names, self.history_db, backend=self.backend)

@@ -232,3 +232,27 @@ def test_no_history_database_is_said_plainly(verdict, report_options, tmp_path):
     assert "<svg" not in section
     assert "no recorded runs of" in section and "none.sqlite (history database); nothing to draw" in section
     assert not (tmp_path / "none.sqlite").exists()  # reading a report never creates a database
+
+
+def test_the_per_class_sections_show_the_form_both_sides_ran(verdict):
+    """torch when both sides ran it; an ONNX-only pair (a YOLO export) is shown on onnx, not as empty torch sections."""
+    from gate.report.sections import report_backend
+
+    assert report_backend(verdict) == "torch"
+
+    def onnx_only(side):
+        ran = [b.model_copy(update={"name": "onnx"}) for b in side.backends if b.name == "torch"]
+        failed = [b.model_copy(update={"status": "failed", "reason": "no PyTorch form"}) for b in side.backends
+                  if b.name == "torch"]
+        return side.model_copy(update={"backends": failed + ran})
+
+    shifted = verdict.model_copy(update={"candidate": onnx_only(verdict.candidate),
+                                         "baseline": onnx_only(verdict.baseline)})
+    assert report_backend(shifted) == "onnx"
+    # Only the candidate lost torch: the first form both still ran (the baseline's onnx, when it ran one).
+    one_sided = verdict.model_copy(update={"candidate": onnx_only(verdict.candidate)})
+    baseline_onnx = any(b.name == "onnx" and b.status == "ok" for b in verdict.baseline.backends)
+    assert report_backend(one_sided) == ("onnx" if baseline_onnx else "torch")
+    nothing_shared = verdict.model_copy(update={"candidate": onnx_only(verdict.candidate).model_copy(
+        update={"backends": [b for b in onnx_only(verdict.candidate).backends if b.name != "onnx"]})})
+    assert report_backend(nothing_shared) == "torch"  # nothing in common: the reference form, whose sections say so
