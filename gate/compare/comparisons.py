@@ -55,16 +55,29 @@ def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: 
             jobs.append((len(rows) - 1, (policy, suite, backend, cand.match_records(suite, backend),
                                          base.match_records(suite, backend), candidate.model.score_threshold,
                                          baseline.model.score_threshold)))
-    for slot, result in zip([slot for slot, _ in jobs], run_jobs(_suite_job, [job for _, job in jobs], workers),
-                            strict=True):
+    workers = default_workers() if workers is None else max(1, workers)
+    if len(jobs) >= workers:  # enough suites to keep every core busy: one bootstrap per process
+        results = run_jobs(_suite_job, [job for _, job in jobs], workers)
+    else:  # fewer suites than cores (a drive gate, one suite): each bootstrap splits its resamples instead
+        results = [_suite_job(job, workers) for _, job in jobs]
+    for slot, result in zip([slot for slot, _ in jobs], results, strict=True):
         rows[slot] = result
     return [row for part in rows for row in part]
 
 
-def _suite_job(job: tuple) -> list[MetricComparison]:
+def _suite_job(job: tuple, workers: int = 1) -> list[MetricComparison]:
     policy, suite, backend, candidate, baseline, candidate_threshold, baseline_threshold = job
     return suite_accuracy_rows(policy, suite, backend, candidate, baseline, candidate_threshold=candidate_threshold,
-                               baseline_threshold=baseline_threshold)
+                               baseline_threshold=baseline_threshold, workers=workers)
+
+
+def default_workers() -> int:
+    """Processes for the bootstrap: `$TSRGATE_WORKERS`, else the machine's cores."""
+    import os
+
+    from gate.machine import cpu_count
+
+    return int(os.environ.get("TSRGATE_WORKERS", "0")) or cpu_count()
 
 
 def run_jobs(function, jobs: list, workers: int | None = None) -> list:
@@ -75,13 +88,8 @@ def run_jobs(function, jobs: list, workers: int | None = None) -> list:
     PyTorch's DataLoader does: no start-up imports and no `__main__` guard needed in a caller's script.
     Where fork is not available, or for one job or one core, the jobs run in this process."""
     import multiprocessing
-    import os
 
-    from gate.machine import cpu_count
-
-    if workers is None:
-        workers = int(os.environ.get("TSRGATE_WORKERS", "0")) or cpu_count()
-    workers = max(1, min(workers, len(jobs)))
+    workers = max(1, min(default_workers() if workers is None else workers, len(jobs)))
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [function(job) for job in jobs]
     from concurrent.futures import ProcessPoolExecutor
@@ -91,7 +99,8 @@ def run_jobs(function, jobs: list, workers: int | None = None) -> list:
 
 
 def suite_accuracy_rows(policy: Policy, suite: str, backend: str, candidate, baseline, *,
-                        candidate_threshold: float, baseline_threshold: float) -> list[MetricComparison]:
+                        candidate_threshold: float, baseline_threshold: float,
+                        workers: int = 1) -> list[MetricComparison]:
     """The accuracy rows of one suite and backend from the two sides' match records (in memory)."""
     from gate.eval import paired_bootstrap
 
@@ -99,7 +108,7 @@ def suite_accuracy_rows(policy: Policy, suite: str, backend: str, candidate, bas
     comparison = paired_bootstrap(
         candidate, baseline, candidate_threshold=candidate_threshold, baseline_threshold=baseline_threshold,
         resamples=defaults.resamples, confidence=defaults.confidence, seed=defaults.seed,
-        min_support=defaults.min_support,
+        min_support=defaults.min_support, workers=workers,
     )
     rows = []
     for d in comparison.deltas:

@@ -104,6 +104,57 @@ def batch_size(engine: MetricEngine, resamples: int) -> int:
     return max(1, min(resamples, BATCH_GRID_ELEMENTS // ((RECALL_THRESHOLDS.shape[0] + 1) * columns)))
 
 
+class _Resampler:
+    """The resampled deltas of one comparison, for any contiguous range of resample indices."""
+
+    def __init__(self, cand_engine: MetricEngine, base_engine: MetricEngine, layout: _RowLayout, num_images: int,
+                 seed: int, step: int):
+        self.cand_engine, self.base_engine, self.layout = cand_engine, base_engine, layout
+        self.num_images, self.seed, self.step = num_images, seed, step
+
+    def deltas(self, start: int, stop: int) -> np.ndarray:
+        """Rows `start`..`stop - 1` of the deltas; draws before `start` are taken and discarded, so resample
+        i is the same weighting wherever the range begins."""
+        draws = iter_resample_weights(self.num_images, stop, self.seed)
+        for _ in range(start):
+            next(draws)
+        out = np.empty((stop - start, len(self.layout.rows)))
+        # Resamples in batches, each computed at once for all its weightings (bit-identical to one at a time).
+        for first in range(start, stop, self.step):
+            weights = np.stack([next(draws) for _ in range(min(self.step, stop - first))])
+            out[first - start:first - start + weights.shape[0]] = (
+                self.layout.vector_batch(self.cand_engine.compute_batch(weights))
+                - self.layout.vector_batch(self.base_engine.compute_batch(weights)))
+        return out
+
+    def deltas_in_parallel(self, resamples: int, workers: int) -> np.ndarray:
+        """All rows, split into `workers` contiguous ranges run in forked processes (they inherit this
+        object, so nothing but the result arrays is pickled); in this process when one worker is asked or
+        the platform cannot fork."""
+        import multiprocessing
+
+        workers = max(1, min(workers, resamples // max(self.step, 1)))
+        if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return self.deltas(0, resamples)
+        from concurrent.futures import ProcessPoolExecutor
+
+        edges = [round(resamples * k / workers) for k in range(workers + 1)]
+        _FORKED["resampler"] = self
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                parts = list(pool.map(_forked_deltas, zip(edges[:-1], edges[1:])))
+        finally:
+            _FORKED.pop("resampler", None)
+        return np.concatenate(parts)
+
+
+_FORKED: dict[str, _Resampler] = {}  # what forked workers inherit (set only while a pool runs)
+
+
+def _forked_deltas(bounds: tuple[int, int]) -> np.ndarray:
+    return _FORKED["resampler"].deltas(*bounds)
+
+
 def iter_resample_weights(num_images: int, resamples: int, seed: int):
     """The resampled image multiplicities, one array per resample (a fixed function of the seed)."""
     rng = np.random.default_rng(seed)
@@ -129,8 +180,12 @@ def paired_bootstrap(
     size_buckets: str = DEFAULT_SIZE_SCHEME,
     class_by_size: bool = False,
     confusion: bool = True,
+    workers: int = 1,
 ) -> BootstrapComparison:
-    """Deltas (candidate - baseline) with percentile CIs for every metric and scope."""
+    """Deltas (candidate - baseline) with percentile CIs for every metric and scope.
+
+    `workers` > 1 splits the resamples into that many contiguous ranges computed in forked processes;
+    every resample's numbers are the same whichever process computes them."""
     if candidate.gt_signature != baseline.gt_signature:
         raise RefusedError("candidate and baseline were evaluated on different ground truth (gt signatures differ)")
     if resamples < 1:
@@ -160,14 +215,9 @@ def paired_bootstrap(
 
     cand_value, base_value = layout.vector(cand_full), layout.vector(base_full)
     support = layout.supports(cand_full)
-    deltas = np.empty((resamples, len(layout.rows)))
-    # Resamples in batches, each computed at once for all its weightings (bit-identical to one at a time).
-    step = min(batch_size(cand_engine, resamples), batch_size(base_engine, resamples))
-    draws = iter_resample_weights(n, resamples, seed)
-    for start in range(0, resamples, step):
-        weights = np.stack([next(draws) for _ in range(min(step, resamples - start))])
-        deltas[start:start + weights.shape[0]] = (layout.vector_batch(cand_engine.compute_batch(weights))
-                                                   - layout.vector_batch(base_engine.compute_batch(weights)))
+    resampler = _Resampler(cand_engine, base_engine, layout, n, seed,
+                           min(batch_size(cand_engine, resamples), batch_size(base_engine, resamples)))
+    deltas = resampler.deltas_in_parallel(resamples, workers)
 
     valid = ~np.isnan(deltas)
     n_valid = valid.sum(axis=0)

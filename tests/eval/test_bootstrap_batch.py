@@ -61,3 +61,17 @@ def test_a_pinned_bootstrap_interval_stays_bit_identical():
 
 
 PINNED_AP_INTERVAL = ("-0x1.57a45d688ffd1p-4", "-0x1.9d5322d678948p-5")  # as computed one resample at a time before batching
+
+
+def test_resamples_split_across_processes_give_the_same_comparison(monkeypatch):
+    import gate.eval.bootstrap as bootstrap
+
+    # Batches of one weighting, so 120 resamples are enough to be split three ways (3 forked processes).
+    monkeypatch.setattr(bootstrap, "BATCH_GRID_ELEMENTS", 1)
+    gt, dets = traffic_scene()
+    baseline = match(gt, without_private_keys(dets))
+    rng = np.random.default_rng(2)
+    candidate = match(gt, without_private_keys([d for d in dets if rng.random() < 0.85]))
+    alone = paired_bootstrap(candidate, baseline, resamples=120, seed=5)
+    split = paired_bootstrap(candidate, baseline, resamples=120, seed=5, workers=3)
+    assert split.model_dump_json() == alone.model_dump_json()
