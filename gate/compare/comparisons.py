@@ -57,7 +57,9 @@ def accuracy_rows(policy: Policy, suites: list[str], cand: ResultsFolder, base: 
                                          baseline.model.score_threshold)))
     workers = default_workers() if workers is None else max(1, workers)
     if len(jobs) >= workers:  # enough suites to keep every core busy: one bootstrap per process
-        results = run_jobs(_suite_job, [job for _, job in jobs], workers)
+        from gate.machine import fork_map
+
+        results = fork_map(_suite_job, [job for _, job in jobs], workers)
     else:  # fewer suites than cores (a drive gate, one suite): each bootstrap splits its resamples instead
         results = [_suite_job(job, workers) for _, job in jobs]
     for slot, result in zip([slot for slot, _ in jobs], results, strict=True):
@@ -78,24 +80,6 @@ def default_workers() -> int:
     from gate.machine import cpu_count
 
     return int(os.environ.get("TSRGATE_WORKERS", "0")) or cpu_count()
-
-
-def run_jobs(function, jobs: list, workers: int | None = None) -> list:
-    """`[function(job) for job in jobs]` in up to `workers` processes (default: the machine's cores).
-
-    The bootstrap is many small numpy steps that hold the GIL, so threads barely help; forked worker
-    processes do (inputs and results are pickled, the order is kept, the numbers are the same). Fork, as
-    PyTorch's DataLoader does: no start-up imports and no `__main__` guard needed in a caller's script.
-    Where fork is not available, or for one job or one core, the jobs run in this process."""
-    import multiprocessing
-
-    workers = max(1, min(default_workers() if workers is None else workers, len(jobs)))
-    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [function(job) for job in jobs]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(function, jobs))
 
 
 def suite_accuracy_rows(policy: Policy, suite: str, backend: str, candidate, baseline, *,

@@ -24,8 +24,7 @@ import warnings
 import numpy as np
 
 from gate.errors import InputError, RefusedError
-from gate.eval.accumulation import within_image_ties
-from gate.eval.accumulation import RECALL_THRESHOLDS
+from gate.eval.accumulation import RECALL_THRESHOLDS, within_image_ties
 from gate.eval.metrics import BatchMetrics, MetricArrays, MetricEngine
 from gate.eval.records import MatchRecords
 from gate.eval.registry import EVAL_METRICS
@@ -131,18 +130,15 @@ class _Resampler:
         """All rows, split into `workers` contiguous ranges run in forked processes (they inherit this
         object, so nothing but the result arrays is pickled); in this process when one worker is asked or
         the platform cannot fork."""
-        import multiprocessing
+        from gate.machine import fork_map
 
         workers = max(1, min(workers, resamples // max(self.step, 1)))
-        if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if workers == 1:
             return self.deltas(0, resamples)
-        from concurrent.futures import ProcessPoolExecutor
-
         edges = [round(resamples * k / workers) for k in range(workers + 1)]
         _FORKED["resampler"] = self
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                parts = list(pool.map(_forked_deltas, zip(edges[:-1], edges[1:])))
+            parts = fork_map(_forked_deltas, list(zip(edges[:-1], edges[1:])), workers)
         finally:
             _FORKED.pop("resampler", None)
         return np.concatenate(parts)
